@@ -1,0 +1,6 @@
+/**
+ * Weft: an MQTT 3.1.1 / 5.0 broker and client for Node.js, built on worker threads.
+ *
+ * @packageDocumentation
+ */
+export { getLogger, silentLogger, checkLogLevel, LOG_LEVELS, type LogOptions, type Logger } from './log.js';

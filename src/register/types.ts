@@ -1,0 +1,95 @@
+/**
+ * What every subscription register answers, whether it lives in one thread's heap (the
+ * reference register) or in shared memory (the register the broker's threads share).
+ *
+ * The contract suite in `test/register/` runs the same operations on every implementation.
+ */
+
+/** Quality of service levels. */
+export type QoS = 0 | 1 | 2;
+
+/**
+ * A session as the register knows it: an opaque positive int32 the broker allocates
+ * (1 ..= 0x7fffffff). The broker may put a generation in the high bits so that a reused slot
+ * never receives a dead session's messages.
+ */
+export type SessionId = number;
+
+/** How a session subscribed to a filter: the MQTT 5 subscription options and identifier. */
+export interface SubscriptionOptions {
+  /** Maximum QoS granted for this subscription. */
+  qos: QoS;
+  /** MQTT 5 No Local: never deliver this session's own publishes back to it [MQTT-3.8.3-3]. */
+  noLocal?: boolean;
+  /** MQTT 5 Retain As Published: keep the RETAIN flag when forwarding [MQTT-3.3.1-12]. */
+  retainAsPublished?: boolean;
+  /** MQTT 5 Retain Handling 0/1/2 (the register stores it; the session acts on it). */
+  retainHandling?: 0 | 1 | 2;
+  /** MQTT 5 Subscription Identifier, 1 ..= 268,435,455; absent when the SUBSCRIBE had none. */
+  subscriptionId?: number;
+}
+
+/** The answer to {@link SubscriptionRegister.subscribe}. */
+export interface SubscribeOutcome {
+  /** False when the session already had this exact filter (and share group): it was replaced. */
+  readonly isNew: boolean;
+}
+
+/** One recipient of a matched PUBLISH and how to send it. */
+export interface Delivery {
+  /** The receiving session. */
+  readonly session: SessionId;
+  /** The maximum QoS over every matching subscription of this session (one copy per session). */
+  readonly qos: QoS;
+  /** True when any matching subscription asked for Retain As Published. */
+  readonly retainAsPublished: boolean;
+  /** Every matching subscription identifier, ascending; empty when none. */
+  readonly subscriptionIds: readonly number[];
+  /** Set when this delivery is the one member chosen for a shared subscription group. */
+  readonly shareGroup?: string;
+}
+
+/** A subscription as stored, for listing a session's subscriptions. */
+export interface StoredSubscription {
+  /** The filter as the client sent it, `$share/{group}/` included. */
+  readonly filter: string;
+  readonly options: Readonly<SubscriptionOptions>;
+}
+
+/**
+ * The subscription register: for a PUBLISH topic, which sessions receive it and how.
+ *
+ * Writes are exclusive and may wait for a lock, so they return promises; a register in one
+ * thread resolves them at once. `match` never waits: concurrent matches and writes are the
+ * implementation's business, and the answer reflects some moment between call and return.
+ */
+export interface SubscriptionRegister {
+  /**
+   * Adds or replaces `session`'s subscription to `filter` (which may be `$share/{g}/{f}`).
+   * Throws {@link TopicError} for an invalid filter and {@link RegisterFullError} when the
+   * register is at its configured capacity; in both cases nothing changes.
+   */
+  subscribe(session: SessionId, filter: string, options: SubscriptionOptions): Promise<SubscribeOutcome>;
+  /** Removes the subscription; resolves false when there was none. */
+  unsubscribe(session: SessionId, filter: string): Promise<boolean>;
+  /** Removes every subscription of `session`; resolves how many there were. */
+  removeSession(session: SessionId): Promise<number>;
+  /**
+   * The deliveries for a PUBLISH to `topic` (a valid topic name) by `publisher` (for No Local;
+   * 0 when no session published it, e.g. a will of a session already gone). Non-shared
+   * subscriptions yield one delivery per session; each shared group yields one member.
+   * The returned array and its objects must not be mutated by the caller.
+   */
+  match(topic: string, publisher: SessionId): readonly Delivery[];
+  /** The subscriptions `session` holds now, in no particular order. */
+  subscriptionsOf(session: SessionId): StoredSubscription[];
+  /** Number of stored subscriptions. */
+  readonly size: number;
+}
+
+/** The register is at its configured capacity; the SUBSCRIBE gets a failure code. */
+export class RegisterFullError extends Error {
+  override readonly name = 'RegisterFullError';
+}
+
+export { TopicError } from './topic.js';

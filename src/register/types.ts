@@ -60,8 +60,9 @@ export interface StoredSubscription {
  * The subscription register: for a PUBLISH topic, which sessions receive it and how.
  *
  * Writes are exclusive and may wait for a lock, so they return promises; a register in one
- * thread resolves them at once. `match` never waits: concurrent matches and writes are the
- * implementation's business, and the answer reflects some moment between call and return.
+ * thread resolves them at once. Matching never blocks a thread: `tryMatch` answers at once or
+ * says "a write is in progress" (undefined), and `match` waits for the answer without blocking
+ * the event loop. The answer reflects some moment between call and return.
  */
 export interface SubscriptionRegister {
   /**
@@ -78,9 +79,12 @@ export interface SubscriptionRegister {
    * The deliveries for a PUBLISH to `topic` (a valid topic name) by `publisher` (for No Local;
    * 0 when no session published it, e.g. a will of a session already gone). Non-shared
    * subscriptions yield one delivery per session; each shared group yields one member.
-   * The returned array and its objects must not be mutated by the caller.
+   * Returns undefined, at once, only while another thread is in the middle of a write; the
+   * caller then uses {@link match}. The array and its objects must not be mutated.
    */
-  match(topic: string, publisher: SessionId): readonly Delivery[];
+  tryMatch(topic: string, publisher: SessionId): readonly Delivery[] | undefined;
+  /** Like {@link tryMatch}, waiting (never blocking) until no write is in progress. */
+  match(topic: string, publisher: SessionId): Promise<readonly Delivery[]>;
   /** The subscriptions `session` holds now, in no particular order. */
   subscriptionsOf(session: SessionId): StoredSubscription[];
   /** Number of stored subscriptions. */

@@ -2,7 +2,7 @@
  * Topic names and topic filters: validation and the `$share` prefix.
  *
  * Every rule here is cited by its OASIS id (MQTT 3.1.1 section 4.7, MQTT 5.0 sections 4.7 and
- * 4.8.2). The session core validates what peers send with these functions and the register
+ * 4.8.2). The two versions number the wildcard rules differently; errors carry both ids. The session core validates what peers send with these functions and the register
  * validates again before it stores anything, so a refused operation never touches shared state.
  */
 
@@ -11,10 +11,12 @@ export class TopicError extends Error {
   override readonly name = 'TopicError';
   constructor(
     message: string,
-    /** The OASIS rule id the input breaks, e.g. `MQTT-4.7.1-2`. */
+    /** The MQTT 3.1.1 rule id the input breaks, e.g. `MQTT-4.7.1-2` (5.0's for 5.0-only rules). */
     readonly rule: string,
+    /** The same rule's id in MQTT 5.0 where the numbering differs. */
+    readonly rule5: string = rule,
   ) {
-    super(`${message} [${rule}]`);
+    super(rule5 === rule ? `${message} [${rule}]` : `${message} [${rule} in 3.1.1, ${rule5} in 5.0]`);
   }
 }
 
@@ -54,7 +56,7 @@ function checkCommon(s: string, what: string): void {
 export function validateTopicName(topic: string): void {
   checkCommon(topic, 'a topic name');
   if (topic.includes('+') || topic.includes('#')) {
-    throw new TopicError('wildcards are not allowed in a topic name', 'MQTT-4.7.1-1');
+    throw new TopicError('wildcards are not allowed in a topic name', 'MQTT-4.7.1-1', 'MQTT-4.7.0-1');
   }
 }
 
@@ -65,10 +67,10 @@ export function validateTopicFilter(filter: string): void {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
-      throw new TopicError("'#' must be a whole level and the last one", 'MQTT-4.7.1-2');
+      throw new TopicError("'#' must be a whole level and the last one", 'MQTT-4.7.1-2', 'MQTT-4.7.1-1');
     }
     if (level.includes('+') && level !== '+') {
-      throw new TopicError("'+' must occupy a whole level", 'MQTT-4.7.1-3');
+      throw new TopicError("'+' must occupy a whole level", 'MQTT-4.7.1-3', 'MQTT-4.7.1-2');
     }
   }
 }
@@ -94,8 +96,11 @@ export function parseSubscriptionFilter(raw: string): ParsedFilter {
   const rest = raw.slice(SHARE_PREFIX.length);
   const slash = rest.indexOf('/');
   const group = slash < 0 ? rest : rest.slice(0, slash);
-  if (group.length === 0 || group.includes('+') || group.includes('#')) {
-    throw new TopicError("a ShareName must be at least one character and contain no '/', '+' or '#'", 'MQTT-4.8.2-1');
+  if (group.length === 0) {
+    throw new TopicError('a ShareName must be at least one character long', 'MQTT-4.8.2-1');
+  }
+  if (group.includes('+') || group.includes('#')) {
+    throw new TopicError("a ShareName must not contain '/', '+' or '#'", 'MQTT-4.8.2-2');
   }
   if (slash < 0 || slash === rest.length - 1) {
     throw new TopicError('a ShareName must be followed by \'/\' and a topic filter', 'MQTT-4.8.2-2');

@@ -2,14 +2,26 @@
 /**
  * `weft` command line: `weft broker`, `weft pub`, `weft sub`.
  */
-const [command] = process.argv.slice(2);
+const [command, ...args] = process.argv.slice(2);
 
-switch (command) {
-  case 'broker':
-    process.stderr.write('weft: the broker is not built yet (see issue "Broker: all of MQTT 3.1.1").\n');
-    process.exitCode = 1;
-    break;
-  default:
-    process.stderr.write('usage: weft broker|pub|sub [options]\n');
-    process.exitCode = 2;
+async function main(): Promise<number> {
+  switch (command) {
+    case 'broker': {
+      const { runBroker } = await import('./broker.js');
+      return runBroker(args);
+    }
+    case 'pub': {
+      const { runPub } = await import('./pub.js');
+      return runPub(args);
+    }
+    case 'sub': {
+      const { runSub } = await import('./sub.js');
+      return runSub(args);
+    }
+    default:
+      process.stderr.write('usage: weft broker|pub|sub [options]\n');
+      return 2;
+  }
 }
+
+process.exitCode = await main();

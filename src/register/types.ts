@@ -97,3 +97,19 @@ export class RegisterFullError extends Error {
 }
 
 export { TopicError } from './topic.js';
+
+/**
+ * The filter has more levels than the register was configured to store (`maxFilterLevels`);
+ * the SUBSCRIBE gets a failure code (MQTT 5: 0x8F Topic Filter invalid). Nothing changes.
+ */
+export class FilterTooDeepError extends Error {
+  override readonly name = 'FilterTooDeepError';
+  constructor(
+    /** Levels in the refused filter. */
+    readonly levels: number,
+    /** The configured maximum. */
+    readonly maxLevels: number,
+  ) {
+    super(`a topic filter of ${levels} levels exceeds the register's maxFilterLevels (${maxLevels})`);
+  }
+}

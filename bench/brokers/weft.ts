@@ -1,0 +1,51 @@
+/**
+ * Weft's broker, loaded from the compiled `src/broker/index.js`. The import is by URL so that
+ * the harness compiles and runs (reporting Weft as unavailable, with the reason) while the
+ * broker module is missing or does not yet export a working `startBroker`.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { serveUntilStopped, threadsArg } from './child.js';
+
+interface WeftBroker {
+  port: number;
+  close(): Promise<void>;
+}
+type StartBroker = (options: Record<string, unknown>) => Promise<WeftBroker>;
+
+/** The package.json version: the repository root seen from dist/bench/brokers, else the working directory's. */
+function packageVersion(): string {
+  for (const file of [new URL('../../../package.json', import.meta.url), path.resolve('package.json')]) {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next place
+    }
+  }
+  return '?';
+}
+
+await serveUntilStopped(async () => {
+  const threads = threadsArg();
+  const url = new URL('../../src/broker/index.js', import.meta.url);
+  let startBroker: StartBroker;
+  try {
+    const module = (await import(url.href)) as { startBroker?: unknown };
+    if (typeof module.startBroker !== 'function') throw new Error('src/broker/index.js does not export startBroker');
+    startBroker = module.startBroker as StartBroker;
+  } catch (err) {
+    throw new Error(`Weft broker not loadable: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // Weft's defaults admit 1,000 connections and 32 QoS 1/2 messages in flight per client; the
+  // connections scenario needs 2,000, and the other brokers are run with a window of 100
+  // (mosquitto's max_inflight_messages) or none (aedes), so these three are raised to match.
+  const options: Record<string, unknown> = { port: 0, host: '127.0.0.1', maxConnections: 10_000, maxSessions: 10_000, maxInflight: 100 };
+  if (threads !== undefined) options.threads = threads;
+  const broker = await startBroker(options);
+  if (typeof broker?.port !== 'number' || broker.port <= 0) throw new Error('startBroker resolved without a port');
+  return {
+    port: broker.port,
+    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}`,
+    close: () => broker.close(),
+  };
+});

@@ -1,0 +1,534 @@
+/**
+ * The broker's main thread: listener, relay and session directory (docs/architecture.md).
+ *
+ * Main owns every socket, reads each connection's CONNECT to find its session by client id,
+ * and relays bytes to the worker thread that hosts that session. It also keeps the retained
+ * store, answers capacity refusals itself, and cleans up after a worker thread that died.
+ * No MQTT session logic runs here.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { Piscina } from 'piscina';
+import { getLogger } from '../log.js';
+import { utf8Length } from '../register/topic.js';
+import { encodePacket } from '../protocol/encoder.js';
+import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
+import { DecodeError } from '../protocol/decoder.js';
+import type { RoutedMessage } from '../session/core/api.js';
+import { validateSessionConfig } from '../session/core/config.js';
+import { expiryFrom, messageProperties, payloadBytes } from '../session/core/message.js';
+import { ClientConnection, type ConnectionEvents } from './client-connection.js';
+import { Fanout } from './fanout.js';
+import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
+import { MemoryRetainedStore } from './retained/memory-store.js';
+import type { RetainedStore } from './retained/types.js';
+import { createRegisterHost, type RegisterHost } from './register-link.js';
+import { SessionEntry, EntryState } from './session-entry.js';
+import { SessionIdAllocator } from './session-ids.js';
+import { createSessionPool, placementFor } from './session-pool.js';
+import { SessionThreadTable } from './session-threads.js';
+import { socketTransferSupported } from './socket-transfer.js';
+import { CounterWord, SharedCounters } from './shared-counters.js';
+import type { FromSession, SessionTask } from './thread-messages.js';
+import { TurnBatch } from './turn-batch.js';
+
+/** Counters of what the bounds refused, and of crashes; for logs, stats and tests. */
+export interface BrokerCounters {
+  /** Connections refused because `maxConnections` were open. */
+  refusedConnections: number;
+  /** Connections refused because `maxSessions` sessions existed (or the pool was full). */
+  refusedSessions: number;
+  /** Connections closed because no CONNECT arrived within `connectTimeout`. */
+  connectTimeouts: number;
+  /** Connections closed because their first packet was not a CONNECT [MQTT-3.1.0-1]. */
+  notConnectFirst: number;
+  /** Retained messages not stored because a retained-store bound was reached. */
+  retainedRefused: number;
+  /** Session worker threads that died. */
+  workerCrashes: number;
+  /** Wills the main thread published for sessions of a dead thread. */
+  crashWills: number;
+  /** Messages sessions dropped: queue (`maxQueuedMessages`) full, expired, too large for the client. */
+  sessionDropped: number;
+  /** Messages dropped because a client did not read and `relayBufferBytes` + the hold queue filled. */
+  relayDropped: number;
+  /** Connections closed for a packet over `maxPacketSize`. */
+  packetTooLarge: number;
+  /** Connections closed for an undecodable packet (malformed, or breaking the protocol). */
+  badPackets: number;
+}
+
+/** A snapshot of the broker's load. */
+export interface BrokerStats {
+  connections: number;
+  sessions: number;
+  threads: number;
+  retainedMessages: number;
+  retainedBytes: number;
+  subscriptions: number;
+  counters: Readonly<BrokerCounters>;
+}
+
+/** A running broker, from {@link startBroker}. */
+export interface Broker {
+  /** The port it listens on (the actual one when `port: 0`). */
+  readonly port: number;
+  /** The host it listens on. */
+  readonly host: string;
+  /** `mqtt://host:port`, for clients. */
+  readonly url: string;
+  /** The options in effect, defaults filled in. */
+  readonly options: Readonly<ResolvedBrokerOptions>;
+  /** Current load and counters. */
+  stats(): BrokerStats;
+  /**
+   * Stops listening, ends every session (MQTT 5 clients get DISCONNECT 0x8B), closes every
+   * socket and stops every worker thread. Leaves no timer, socket or thread behind.
+   */
+  close(): Promise<void>;
+}
+
+/** Test hook: the symbol under which a broker exposes `crash(clientId)` (see test-hooks.ts). */
+export const kCrashSessionThread = Symbol('weft.crashSessionThread');
+/** Test hook: the symbol under which a broker exposes `threadOf(clientId)`. */
+export const kSessionThreadOf = Symbol('weft.sessionThreadOf');
+
+/**
+ * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883).
+ * Throws {@link BrokerOptionError} naming a bad option before anything starts.
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const resolved = resolveBrokerOptions(options);
+  const broker = new MainBroker(resolved);
+  try {
+    await broker.listen();
+  } catch (err) {
+    await broker.close();
+    throw err;
+  }
+  return broker;
+}
+
+class MainBroker implements Broker, ConnectionEvents {
+  readonly options: ResolvedBrokerOptions;
+  private readonly log: Logger;
+  private readonly brokerId = randomBytes(6).toString('hex');
+  private readonly registerHost: RegisterHost;
+  private readonly table: SessionThreadTable;
+  private readonly ids: SessionIdAllocator;
+  private readonly retained: RetainedStore<RoutedMessage> & { counters?: { refusedFull: number } };
+  private readonly fanout: Fanout;
+  private readonly pool: Piscina<SessionTask, void>;
+  private readonly batch = new TurnBatch();
+  private readonly server: Server;
+  /** Sessions by client id: the ones a CONNECT can reach (starting or live). */
+  private readonly directory = new Map<string, SessionEntry>();
+  /** Every session not yet cleaned up. */
+  private readonly entries = new Set<SessionEntry>();
+  private readonly connections = new Set<ClientConnection>();
+  private relayed = 0;
+  private nextConnection = 1;
+  private readonly recoveredThreads = new Set<number>();
+  private recovering: Promise<void> = Promise.resolve();
+  private readonly entryDone = new Map<SessionEntry, () => void>();
+  private closing: Promise<void> | undefined;
+  private readonly counters: BrokerCounters = {
+    refusedConnections: 0,
+    refusedSessions: 0,
+    connectTimeouts: 0,
+    notConnectFirst: 0,
+    retainedRefused: 0,
+    workerCrashes: 0,
+    crashWills: 0,
+    sessionDropped: 0,
+    relayDropped: 0,
+    packetTooLarge: 0,
+    badPackets: 0,
+  };
+  private readonly sharedCounters = SharedCounters.create();
+  port = 0;
+
+  constructor(options: ResolvedBrokerOptions) {
+    this.options = options;
+    const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
+    this.log = getLogger('broker', logOptions);
+    const sessionOptions = {
+      maxInflight: options.maxInflight,
+      maxQueued: options.maxQueuedMessages,
+      maxPacketSize: options.maxPacketSize,
+    };
+    validateSessionConfig(sessionOptions);
+    this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: placementFor(options).maxThreads });
+    this.table = SessionThreadTable.create(options.maxSessions);
+    this.ids = new SessionIdAllocator(options.maxSessions);
+    this.retained = new MemoryRetainedStore<RoutedMessage>({
+      maxMessages: options.maxRetainedMessages,
+      maxBytes: options.maxRetainedBytes,
+    });
+    // Main hosts no session: its fanout only sends (the wills of a dead thread's sessions).
+    this.fanout = new Fanout(this.registerHost.register, this.table, this.brokerId, 0, () => false);
+    this.pool = createSessionPool(placementFor(options), {
+      brokerId: this.brokerId,
+      registerHandle: this.registerHost.handle,
+      sessionThreads: this.table.buffer,
+      counters: this.sharedCounters.buffer,
+      sessionOptions,
+      maxPacketSize: options.maxPacketSize,
+      relayBufferBytes: options.relayBufferBytes,
+      logLevel: options.logger?.level ?? options.logLevel ?? process.env.WEFT_LOG_LEVEL ?? 'info',
+    });
+    // A worker that fails with no task running is replaced by piscina; log it, never throw.
+    this.pool.on('error', (err: unknown) => this.log.error({ err }, 'session worker failed'));
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  get host(): string {
+    return this.options.host;
+  }
+
+  get url(): string {
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    return `mqtt://${host}:${this.port}`;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    const placement = placementFor(this.options);
+    this.log.info(
+      {
+        url: this.url,
+        threads: placement.minThreads,
+        maxThreads: placement.maxThreads,
+        sessionsPerThread: placement.sessionsPerThread,
+        // Sockets stay on this thread and bytes are relayed; a runtime that can transfer them
+        // would let sessions own their sockets (the seam is ClientConnection).
+        socketTransfer: socketTransferSupported(),
+      },
+      'broker listening',
+    );
+  }
+
+  stats(): BrokerStats {
+    return {
+      connections: this.relayed,
+      sessions: this.entries.size,
+      threads: this.pool.threads.length,
+      retainedMessages: this.retained.size,
+      retainedBytes: this.retained.bytes,
+      subscriptions: this.registerHost.register.size,
+      counters: {
+        ...this.counters,
+        retainedRefused: this.retained.counters?.refusedFull ?? 0,
+        sessionDropped: this.sharedCounters.read(CounterWord.sessionDropped),
+        relayDropped: this.sharedCounters.read(CounterWord.relayDropped),
+        packetTooLarge: this.sharedCounters.read(CounterWord.packetTooLarge),
+        badPackets: this.sharedCounters.read(CounterWord.badPackets),
+      },
+    };
+  }
+
+  /** Test hook: the thread hosting `clientId`'s session exits as if it crashed. */
+  [kCrashSessionThread](clientId: string): number {
+    const entry = this.directory.get(clientId);
+    if (entry === undefined || entry.state !== EntryState.Live) throw new Error(`no live session for ${clientId}`);
+    entry.post({ t: 'crash' });
+    return entry.threadId;
+  }
+
+  /** Test hook: the thread hosting `clientId`'s session (0 when none or not started). */
+  [kSessionThreadOf](clientId: string): number {
+    return this.directory.get(clientId)?.threadId ?? 0;
+  }
+
+  // ---- connections ----
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const connection = new ClientConnection(this.nextConnection++, socket, this.options, this.batch, this);
+    this.connections.add(connection);
+  }
+
+  firstPacket(connection: ClientConnection, packet: Packet | undefined, error: Error | undefined): void {
+    if (this.closing) return connection.destroy();
+    if (packet === undefined) {
+      // An undecodable first packet still goes to a (new, anonymous) session so that the
+      // session core answers it the way the protocol wants.
+      this.log.warn({ remote: connection.remote, err: error?.message, kind: (error as DecodeError | undefined)?.kind }, 'undecodable first packet');
+      return this.startSession(connection, `weft-undecodable-${connection.id}`, undefined, false);
+    }
+    if (packet.cmd !== 'connect') {
+      // [MQTT-3.1.0-1] the first packet from a client must be CONNECT.
+      this.counters.notConnectFirst++;
+      this.log.warn({ remote: connection.remote, cmd: packet.cmd }, 'first packet is not CONNECT [MQTT-3.1.0-1]');
+      return connection.destroy();
+    }
+    const connect = packet as IConnectPacket;
+    const assigned = connect.clientId === '' ? `weft-${randomBytes(8).toString('hex')}` : undefined;
+    const clientId = assigned ?? connect.clientId;
+    const existing = this.directory.get(clientId);
+    const takesOver = existing !== undefined && existing.openConnections().length > 0;
+    if (this.relayed >= this.options.maxConnections && !takesOver) {
+      this.counters.refusedConnections++;
+      return this.refuse(connection, connect, 'maxConnections reached');
+    }
+    if (existing !== undefined) {
+      // The session exists on some thread: the connection joins it there (resume or takeover
+      // happen inside that one thread; no session state ever moves [MQTT-3.1.4-2]).
+      this.relay(connection, existing, assigned);
+      return;
+    }
+    this.startSession(connection, clientId, assigned, true);
+  }
+
+  connectTimedOut(connection: ClientConnection): void {
+    this.counters.connectTimeouts++;
+    this.log.warn({ remote: connection.remote, connectTimeout: this.options.connectTimeout }, 'no CONNECT in time');
+  }
+
+  closed(connection: ClientConnection, cause: string): void {
+    this.connections.delete(connection);
+    const entry = connection.session;
+    if (entry === undefined) return;
+    this.relayed--;
+    entry.connections.delete(connection.id);
+    entry.post({ t: 'lost', connection: connection.id, cause });
+  }
+
+  private relay(connection: ClientConnection, entry: SessionEntry, assigned: string | undefined): void {
+    this.relayed++;
+    entry.attach(connection, assigned);
+  }
+
+  private refuse(connection: ClientConnection, connect: IConnectPacket, why: string): void {
+    this.log.warn({ remote: connection.remote, clientId: connect.clientId, why }, 'connection refused: capacity');
+    const v5 = connect.protocolVersion === 5;
+    // 3.1.1: 0x03 Server unavailable; 5.0: 0x89 Server busy. Written by main, at once.
+    const connack = v5
+      ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerBusy }, 5)
+      : encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: ConnackReturnCode.ServerUnavailable }, 4);
+    connection.refuse(connack);
+  }
+
+  // ---- sessions ----
+
+  private startSession(connection: ClientConnection, clientId: string, assigned: string | undefined, listed: boolean): void {
+    const id = this.ids.allocate();
+    if (id === undefined) {
+      this.counters.refusedSessions++;
+      if (connection.connect) return this.refuse(connection, connection.connect, 'maxSessions reached');
+      return connection.destroy();
+    }
+    const entry = new SessionEntry(id, clientId, listed, { message: (e, m) => this.onSessionMessage(e, m) });
+    this.entries.add(entry);
+    if (listed) this.directory.set(clientId, entry);
+    entry.port.on('close', () => {
+      entry.portClosed = true;
+      // A port that closes while the session is live means its thread died: the task's
+      // rejection (below) does the crash handling, unless the task had already ended.
+      if (entry.state === EntryState.Ending || entry.state === EntryState.Cancelled || this.closing || entry.taskEnded) this.cleanup(entry);
+    });
+    this.relay(connection, entry, assigned);
+    const task: SessionTask = { sessionId: id, clientId, port: entry.workerPort };
+    this.pool.run(task, { transferList: [entry.workerPort] }).then(
+      () => {
+        // Normal end: the worker closed the port after its last message; clean up on 'close'.
+        entry.taskEnded = true;
+        if (entry.portClosed) this.cleanup(entry);
+      },
+      (err: unknown) => this.onTaskFailed(entry, err),
+    );
+  }
+
+  private onSessionMessage(entry: SessionEntry, message: FromSession): void {
+    switch (message.t) {
+      case 'started':
+        if (entry.state !== EntryState.Starting) return;
+        if (entry.onStarted(message.threadId) === 0) {
+          // Its connection went away before the worker was ready: nothing to serve.
+          this.unlist(entry);
+          entry.state = EntryState.Cancelled;
+          entry.post({ t: 'cancel' });
+        }
+        return;
+      case 'out':
+        entry.connections.get(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
+        return;
+      case 'retain':
+        this.retain(message.topic, message.message);
+        return;
+      case 'retained?':
+        entry.post({ t: 'retained', request: message.request, messages: this.retainedFor(message.filter) });
+        return;
+      case 'ending':
+        // Only if no connection was attached after the one the worker saw last; otherwise the
+        // attach on its way revives the session in the worker.
+        if (entry.state === EntryState.Live && entry.lastAttached === message.lastConnection) {
+          this.unlist(entry);
+          entry.state = EntryState.Ending;
+          entry.post({ t: 'end' });
+        }
+        return;
+    }
+  }
+
+  private unlist(entry: SessionEntry): void {
+    if (this.directory.get(entry.clientId) === entry) this.directory.delete(entry.clientId);
+  }
+
+  private retain(topic: string, message: RoutedMessage | undefined): void {
+    if (message === undefined) {
+      this.retained.delete(topic);
+      return;
+    }
+    const outcome = this.retained.set(message, utf8Length(topic) + message.payload.byteLength);
+    if (outcome === 'refused-full') this.log.warn({ topic }, 'retained message not stored: retained store full (maxRetainedMessages / maxRetainedBytes)');
+  }
+
+  private retainedFor(filter: string): RoutedMessage[] {
+    const now = Date.now();
+    const out: RoutedMessage[] = [];
+    for (const message of this.retained.match(filter)) {
+      // An expired retained message is deleted rather than sent [MQTT-3.3.2-5].
+      if (message.expiresAt !== undefined && message.expiresAt <= now) this.retained.delete(message.topic);
+      else out.push(message);
+    }
+    return out;
+  }
+
+  private onTaskFailed(entry: SessionEntry, err: unknown): void {
+    if (this.closing) return this.cleanup(entry);
+    if (entry.state === EntryState.Starting) {
+      // Piscina refused the task (it should not: main checks capacity first). Piscina 5.3 may
+      // still run it later, so it is told to cancel, and its slot is held until it does.
+      this.counters.refusedSessions++;
+      this.log.warn({ err: (err as Error).message }, 'session pool refused a session');
+      this.unlist(entry);
+      entry.state = EntryState.Cancelled;
+      for (const connection of entry.openConnections()) {
+        if (connection.connect) this.refuse(connection, connection.connect, 'session pool full');
+        else connection.destroy();
+      }
+      entry.post({ t: 'cancel' });
+      return;
+    }
+    if (entry.state === EntryState.Cancelled || entry.state === EntryState.Gone) return this.cleanup(entry);
+    void this.recoverFromCrash(entry, err);
+  }
+
+  /**
+   * The session's thread died: only its sessions end. Main closes their sockets, publishes
+   * their wills, removes their subscriptions and releases the register lock the thread may have
+   * held; piscina starts a replacement thread.
+   */
+  private async recoverFromCrash(entry: SessionEntry, err: unknown): Promise<void> {
+    const threadId = entry.threadId;
+    this.log.warn({ thread: threadId, clientId: entry.clientId, err: (err as Error).message }, 'session thread died; ending its session');
+    if (!this.recoveredThreads.has(threadId)) {
+      this.recoveredThreads.add(threadId);
+      this.counters.workerCrashes++;
+      this.fanout.forgetThread(threadId);
+      // Before anything else on main writes to the register: a lock the dead thread held is
+      // released (its half-done write rolled back), and its owner id can be claimed again.
+      this.recovering = this.registerHost.recoverDeadThread(threadId).catch((recoverErr: unknown) => {
+        this.log.error({ err: recoverErr }, 'recovering the register from a dead thread failed');
+      });
+    }
+    await this.recovering;
+    this.unlist(entry);
+    entry.state = EntryState.Ending;
+    this.table.clear(entry.id);
+    const wills: RoutedMessage[] = [];
+    const now = Date.now();
+    for (const connection of entry.openConnections()) {
+      const will = connection.connect?.will;
+      if (will) wills.push(willMessage(will, now));
+      connection.destroy();
+    }
+    try {
+      await this.registerHost.register.removeSession(entry.id);
+    } catch (removeErr) {
+      this.log.error({ err: removeErr }, 'removing a dead session from the register failed');
+    }
+    for (const will of wills) {
+      this.counters.crashWills++;
+      if (will.retain) this.retain(will.topic, will.payload.byteLength === 0 ? undefined : will);
+      this.fanout.route(will, 0);
+    }
+    this.cleanup(entry);
+  }
+
+  private cleanup(entry: SessionEntry): void {
+    if (entry.state === EntryState.Gone) return;
+    entry.state = EntryState.Gone;
+    this.unlist(entry);
+    this.entries.delete(entry);
+    for (const connection of entry.openConnections()) connection.destroy();
+    this.table.clear(entry.id);
+    this.ids.release(entry.id);
+    entry.port.close();
+    this.entryDone.get(entry)?.();
+    this.entryDone.delete(entry);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections) {
+      if (connection.session === undefined) connection.destroy();
+    }
+    const ended: Promise<void>[] = [];
+    for (const entry of this.entries) {
+      ended.push(new Promise<void>((resolve) => this.entryDone.set(entry, resolve)));
+      if (entry.state === EntryState.Starting) entry.state = EntryState.Cancelled;
+      entry.post({ t: entry.state === EntryState.Cancelled ? 'cancel' : 'shutdown' });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(ended),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(timer);
+    this.batch.flushNow();
+    for (const connection of this.connections) connection.destroy();
+    this.fanout.close();
+    await this.pool.destroy();
+    for (const entry of [...this.entries]) this.cleanup(entry);
+    await serverClosed;
+    this.log.info({ url: this.url }, 'broker closed');
+  }
+}
+
+type ConnectWill = NonNullable<IConnectPacket['will']>;
+
+/** The will of a connection as a routed message (main publishes it when the thread died). */
+function willMessage(will: ConnectWill, now: number): RoutedMessage {
+  const message: RoutedMessage = {
+    topic: will.topic,
+    payload: payloadBytes(will.payload as Buffer | string),
+    qos: will.qos ?? 0,
+    retain: will.retain ?? false,
+  };
+  const properties = messageProperties(will.properties as never);
+  if (properties) message.properties = properties;
+  const expiresAt = expiryFrom(will.properties?.messageExpiryInterval, now);
+  if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  return message;
+}

@@ -1,0 +1,225 @@
+/**
+ * The main thread's side of one client socket. Main owns every socket (Node 20 cannot move
+ * one to a worker, see docs/architecture.md): it reads only the first packet (the CONNECT,
+ * bounded by `maxPacketSize` and `connectTimeout`) to find the session, then relays bytes both
+ * ways over the session's port, once per event-loop turn, with backpressure both ways.
+ */
+import type { Socket } from 'node:net';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
+import { PacketDecoder } from '../protocol/decoder.js';
+import type { Flushable, TurnBatch } from './turn-batch.js';
+import type { SessionEntry } from './session-entry.js';
+
+/** Where a connection is; one state. */
+export const enum ConnectionState {
+  /** Reading the first packet. */
+  AwaitingConnect,
+  /** Handed to a session; bytes are relayed. */
+  Relaying,
+  /** Closing or closed; nothing more is relayed. */
+  Closed,
+}
+
+/** What the broker learns from a connection. */
+export interface ConnectionEvents {
+  /** The first packet decoded (`packet`), or failed to (`error`). */
+  firstPacket(connection: ClientConnection, packet: Packet | undefined, error: Error | undefined): void;
+  /** The socket is gone. */
+  closed(connection: ClientConnection, cause: string): void;
+  /** No CONNECT within `connectTimeout`; the socket is being destroyed. */
+  connectTimedOut(connection: ClientConnection): void;
+}
+
+/** Limits that apply to every connection. */
+export interface RelayLimits {
+  maxPacketSize: number;
+  connectTimeout: number;
+  /** Bytes awaiting the worker before the socket is paused. */
+  relayBufferBytes: number;
+}
+
+/** How long a closing socket may take to flush its last bytes. */
+const LINGER_MS = 5000;
+
+/** True when `chunk` owns its whole ArrayBuffer, which can then be transferred, not copied. */
+function ownsBuffer(chunk: Buffer): boolean {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
+}
+
+export class ClientConnection implements Flushable {
+  state = ConnectionState.AwaitingConnect;
+  /** The session it is relayed to, once routed. */
+  session: SessionEntry | undefined;
+  /** The decoded CONNECT, kept for its will (published by main if the session's thread dies). */
+  connect: IConnectPacket | undefined;
+  private decoder: PacketDecoder | undefined;
+  private readonly first: Uint8Array[] = [];
+  private pending: Uint8Array[] = [];
+  /** Bytes sent to the worker (or waiting to be) and not yet consumed there. */
+  private awaitingWorker = 0;
+  private paused = false;
+  private written = 0;
+  private reported = 0;
+  private connectTimer: NodeJS.Timeout | undefined;
+  readonly remote: string;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly limits: RelayLimits,
+    private readonly batch: TurnBatch,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.decoder = new PacketDecoder(limits.maxPacketSize);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.reportDrained(true));
+    socket.on('error', () => {
+      // 'close' follows with the cause recorded below.
+    });
+    socket.on('close', (hadError) => this.onClose(hadError ? 'socket error' : 'connection closed by peer'));
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      this.events.connectTimedOut(this);
+      this.destroy();
+    }, limits.connectTimeout);
+  }
+
+  /** The bytes read so far when the first packet decoded (the CONNECT and what followed). */
+  takeFirstBytes(): Uint8Array[] {
+    return this.first.splice(0);
+  }
+
+  /** Starts relaying to `session` (its worker gets `takeFirstBytes()` in an attach). */
+  relayTo(session: SessionEntry): void {
+    this.session = session;
+    this.state = ConnectionState.Relaying;
+  }
+
+  /** The session's worker is ready for bytes: send what accumulated. */
+  ready(): void {
+    if (this.pending.length > 0) this.batch.mark(this);
+  }
+
+  flush(): void {
+    const session = this.session;
+    if (this.state !== ConnectionState.Relaying || session === undefined || !session.started || this.pending.length === 0) return;
+    const chunks = this.pending;
+    this.pending = [];
+    session.post({ t: 'in', connection: this.id, chunks }, chunks.map((c) => c.buffer as ArrayBuffer));
+  }
+
+  /** Bytes from the session's worker; `consumed` acknowledges relayed input. */
+  fromWorker(chunks: Uint8Array[], consumed: number, close: boolean): void {
+    this.awaitingWorker -= consumed;
+    if (this.paused && this.awaitingWorker <= this.limits.relayBufferBytes) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.state === ConnectionState.Closed) return;
+    for (const chunk of chunks) {
+      this.written += chunk.byteLength;
+      // The callback runs once the bytes left for the kernel: the session learns of it in
+      // batches of a quarter of the relay buffer, enough to never leave it stalled.
+      this.socket.write(chunk, this.onFlushed);
+    }
+    if (close) this.endGracefully();
+  }
+
+  private readonly onFlushed = (): void => this.reportDrained(false);
+
+  /** Closes the socket at once (refusal, timeout, shutdown, crash of its session's thread). */
+  destroy(): void {
+    this.state = ConnectionState.Closed;
+    this.socket.destroy();
+  }
+
+  /** Writes `bytes` (e.g. a CONNACK refusal) and closes. */
+  refuse(bytes: Buffer): void {
+    this.clearConnectTimer();
+    this.socket.write(bytes);
+    this.endGracefully();
+  }
+
+  /**
+   * Flushes what was written, then closes; a peer that does not read within `LINGER_MS` is cut
+   * off, so a closing socket cannot hold its buffers forever.
+   */
+  private endGracefully(): void {
+    this.state = ConnectionState.Closed;
+    this.socket.end(() => this.socket.destroy());
+    this.linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+  }
+
+  private linger: NodeJS.Timeout | undefined;
+
+  private onData(chunk: Buffer): void {
+    if (this.state === ConnectionState.Closed) return;
+    const owned = ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
+    if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(owned, chunk);
+    this.pending.push(owned);
+    this.awaitingWorker += owned.byteLength;
+    if (this.awaitingWorker > this.limits.relayBufferBytes && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (this.session?.started) this.batch.mark(this);
+  }
+
+  private readFirst(owned: Uint8Array, chunk: Buffer): void {
+    this.first.push(owned);
+    this.awaitingWorker += owned.byteLength;
+    let packets: Packet[];
+    try {
+      packets = this.decoder!.push(chunk);
+    } catch (err) {
+      this.decoder = undefined;
+      this.clearConnectTimer();
+      return this.events.firstPacket(this, undefined, err as Error);
+    }
+    if (packets.length === 0) return;
+    this.decoder = undefined;
+    this.clearConnectTimer();
+    if (packets[0]!.cmd === 'connect') this.connect = keepWill(packets[0] as IConnectPacket);
+    this.events.firstPacket(this, packets[0], undefined);
+  }
+
+  private reportDrained(force: boolean): void {
+    const flushed = this.written - this.socket.writableLength - this.reported;
+    if (flushed <= 0 || this.session === undefined) return;
+    if (!force && flushed < this.limits.relayBufferBytes >> 2) return;
+    this.reported += flushed;
+    this.session.post({ t: 'drained', connection: this.id, bytes: flushed });
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private onClose(cause: string): void {
+    this.clearConnectTimer();
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    const wasOpen = this.state !== ConnectionState.Closed;
+    this.state = ConnectionState.Closed;
+    this.pending = [];
+    this.events.closed(this, wasOpen ? cause : 'closed by broker');
+  }
+}
+
+/**
+ * The decoded CONNECT's buffers are views of the socket chunks, whose memory is transferred to
+ * the worker: copy the will's bytes (main may have to publish it) and drop the password.
+ */
+function keepWill(connect: IConnectPacket): IConnectPacket {
+  const kept: IConnectPacket = { ...connect };
+  delete kept.password;
+  if (connect.will) {
+    const will = { ...connect.will, payload: Buffer.from(connect.will.payload) };
+    const correlation = connect.will.properties?.correlationData;
+    if (correlation) will.properties = { ...connect.will.properties, correlationData: Buffer.from(correlation) };
+    kept.will = will;
+  }
+  return kept;
+}

@@ -1,0 +1,188 @@
+/**
+ * Broker options: one typed object, the same names in a JSON config file, every bound with a
+ * documented default, and a check that names the offending key before anything starts.
+ */
+import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import type { LevelWithSilent, Logger } from 'pino';
+import { checkLogLevel } from '../log.js';
+
+/** Options of {@link startBroker}; a JSON config file uses the same names. */
+export interface BrokerOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; 0 picks a free one (see `broker.port`). Default `1883`. */
+  port?: number;
+  /**
+   * Session worker threads for the default M:N placement. Default: the number of cores
+   * (`os.availableParallelism()`).
+   */
+  threads?: number;
+  /**
+   * One thread per session (for demos and teaching): each session gets its own worker, up to
+   * `maxSessions` threads of ~10 MB and ~25 ms start-up each. Default `false`.
+   */
+  threadPerSession?: boolean;
+  /**
+   * Open client connections at once; beyond it a CONNECT is refused (0x03 / 0x89). At most
+   * `maxSessions`. Default `1000` (or `maxSessions` when smaller).
+   */
+  maxConnections?: number;
+  /**
+   * Sessions at once, connected or offline persistent ones; beyond it a CONNECT that needs a new
+   * session is refused (0x03 / 0x89). Each session holds one pool slot. Default `1000`.
+   */
+  maxSessions?: number;
+  /** Largest packet accepted from a client, in bytes (whole packet). Default `1048576`. */
+  maxPacketSize?: number;
+  /** Milliseconds a new connection has to deliver its CONNECT. Default `10000`. */
+  connectTimeout?: number;
+  /** Messages kept per session while it is offline or its window is full. Default `1000`. */
+  maxQueuedMessages?: number;
+  /** QoS 1/2 messages in flight to a client at once (our Receive Maximum toward it). Default `32`. */
+  maxInflight?: number;
+  /** Retained messages kept; beyond it a new retained topic is not stored. Default `10000`. */
+  maxRetainedMessages?: number;
+  /** Payload + topic bytes of all retained messages. Default `67108864` (64 MiB). */
+  maxRetainedBytes?: number;
+  /** Subscriptions in the shared register, all sessions together. Default `100000`. */
+  maxSubscriptions?: number;
+  /**
+   * Bytes a connection may have waiting in each direction of the relay between the listener
+   * thread and its session's thread before the sender stops (socket paused / writes held in
+   * the session). Default `1048576`.
+   */
+  relayBufferBytes?: number;
+  /** Log level. Default `WEFT_LOG_LEVEL` or `info`. */
+  logLevel?: LevelWithSilent;
+  /** A ready pino logger (not accepted in a config file). */
+  logger?: Logger;
+}
+
+/** Every option with its value filled in. */
+export type ResolvedBrokerOptions = Required<Omit<BrokerOptions, 'logger' | 'logLevel'>> &
+  Pick<BrokerOptions, 'logger' | 'logLevel'>;
+
+/** Defaults, in one place (docs/broker.md lists the same values). */
+export function defaultBrokerOptions(): ResolvedBrokerOptions {
+  return {
+    host: '127.0.0.1',
+    port: 1883,
+    threads: availableParallelism(),
+    threadPerSession: false,
+    maxConnections: 1000,
+    maxSessions: 1000,
+    maxPacketSize: 1_048_576,
+    connectTimeout: 10_000,
+    maxQueuedMessages: 1000,
+    maxInflight: 32,
+    maxRetainedMessages: 10_000,
+    maxRetainedBytes: 64 * 1024 * 1024,
+    maxSubscriptions: 100_000,
+    relayBufferBytes: 1_048_576,
+  };
+}
+
+/** A bad option: the message names the key and what was expected. */
+export class BrokerOptionError extends TypeError {
+  override readonly name = 'BrokerOptionError';
+  constructor(
+    /** The option's name as written in the options object or config file. */
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${key}: ${message}`);
+  }
+}
+
+type Check = (value: unknown, key: string) => void;
+
+function integer(min: number, max: number): Check {
+  return (value, key) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new BrokerOptionError(key, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+  };
+}
+
+const checks: Record<keyof BrokerOptions, Check> = {
+  host: (value, key) => {
+    if (typeof value !== 'string' || value.length === 0) throw new BrokerOptionError(key, `expected a host name or address, got ${JSON.stringify(value)}`);
+  },
+  port: integer(0, 65535),
+  threads: integer(1, 1024),
+  threadPerSession: (value, key) => {
+    if (typeof value !== 'boolean') throw new BrokerOptionError(key, `expected true or false, got ${JSON.stringify(value)}`);
+  },
+  maxConnections: integer(1, 1_000_000),
+  // The session id keeps the slot in 20 bits (see session-ids.ts).
+  maxSessions: integer(1, 1_000_000),
+  // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame.
+  maxPacketSize: integer(2, 268_435_460),
+  connectTimeout: integer(1, 3_600_000),
+  maxQueuedMessages: integer(0, 10_000_000),
+  maxInflight: integer(1, 65535),
+  maxRetainedMessages: integer(0, 100_000_000),
+  maxRetainedBytes: integer(0, Number.MAX_SAFE_INTEGER),
+  maxSubscriptions: integer(1, 100_000_000),
+  relayBufferBytes: integer(1024, 1024 * 1024 * 1024),
+  logLevel: (value, key) => {
+    try {
+      checkLogLevel(value, key);
+    } catch (err) {
+      throw new BrokerOptionError(key, (err as Error).message.replace(`${key}: `, ''));
+    }
+  },
+  logger: (value, key) => {
+    if (typeof value !== 'object' || value === null || typeof (value as Logger).child !== 'function') {
+      throw new BrokerOptionError(key, 'expected a pino logger');
+    }
+  },
+};
+
+/**
+ * Checks `options` (an options object or a parsed config file) and fills in the defaults.
+ * Throws {@link BrokerOptionError} naming the first unknown key or bad value.
+ */
+export function resolveBrokerOptions(options: BrokerOptions = {}, source = 'options'): ResolvedBrokerOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new BrokerOptionError(source, 'expected an object of broker options');
+  }
+  const resolved = defaultBrokerOptions();
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const check = checks[key as keyof BrokerOptions];
+    if (check === undefined) {
+      throw new BrokerOptionError(key, `unknown option in ${source} (known: ${Object.keys(checks).join(', ')})`);
+    }
+    check(value, key);
+    (resolved as unknown as Record<string, unknown>)[key] = value;
+  }
+  // Every connection has a session: without an explicit maxConnections, it follows maxSessions.
+  if (options.maxConnections === undefined) resolved.maxConnections = Math.min(resolved.maxConnections, resolved.maxSessions);
+  if (resolved.maxConnections > resolved.maxSessions) {
+    throw new BrokerOptionError('maxConnections', `must not exceed maxSessions (${resolved.maxSessions}): every connection has a session`);
+  }
+  return resolved;
+}
+
+/** Reads a JSON config file whose keys are {@link BrokerOptions} names; checks them. */
+export async function loadBrokerConfig(path: string): Promise<BrokerOptions> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new BrokerOptionError('config', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new BrokerOptionError('config', `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed === 'object' && parsed !== null && 'logger' in parsed) {
+    throw new BrokerOptionError('logger', `not accepted in a config file (${path}); use logLevel`);
+  }
+  resolveBrokerOptions(parsed as BrokerOptions, path);
+  return parsed as BrokerOptions;
+}

@@ -1,0 +1,39 @@
+/**
+ * Counters that session workers increment and main reads, in one small SharedArrayBuffer
+ * (`Int32Array`, one word per counter, named below). Every thread adds with `Atomics.add`;
+ * main reads with `Atomics.load`. Counts are exact; they wrap after 2^31 events.
+ */
+
+/** Word index of each counter. */
+export const CounterWord = {
+  /** Messages a session core dropped (queue full, expired, too large for the client...). */
+  sessionDropped: 0,
+  /** Routed messages dropped because a client's socket stayed behind and the hold queue was full. */
+  relayDropped: 1,
+  /** Connections closed for a packet over `maxPacketSize`. */
+  packetTooLarge: 2,
+  /** Connections closed for a packet that could not be decoded (malformed / protocol error). */
+  badPackets: 3,
+} as const;
+
+const WORDS = 4;
+
+export class SharedCounters {
+  private readonly words: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer);
+  }
+
+  static create(): SharedCounters {
+    return new SharedCounters(new SharedArrayBuffer(WORDS * Int32Array.BYTES_PER_ELEMENT));
+  }
+
+  add(word: number, n = 1): void {
+    Atomics.add(this.words, word, n);
+  }
+
+  read(word: number): number {
+    return Atomics.load(this.words, word);
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * The public client API: `connect(url, options)` and {@link MqttClient}. Each call becomes a
+ * command with a token; the driver (worker thread by default, or in-thread) reports the
+ * outcome as an event carrying that token.
+ */
+import { EventEmitter } from 'node:events';
+import type { QoS } from 'mqtt-packet';
+import { getLogger, silentLogger, type Logger } from '../log.js';
+import { parseSubscriptionFilter, topicMatches } from '../register/topic.js';
+import type { Backend } from './backend.js';
+import type { ClientEvent, PublishProperties, ReceivedMessage } from './core/types.js';
+import { InThreadBackend } from './driver/in-thread-backend.js';
+import { ClientClosedError, InvalidArgumentError } from './errors.js';
+import { resolveCoreConfig, resolveDriverConfig, type ClientOptions, type DriverConfig } from './options.js';
+import { ThreadBackend } from './thread/thread-backend.js';
+
+/** A message received on a subscription. */
+export type Message = ReceivedMessage;
+
+/** Options of {@link MqttClient.publish}. */
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  /** MQTT 5 PUBLISH properties (responseTopic, correlationData, userProperties, messageExpiryInterval ...). */
+  properties?: PublishProperties;
+}
+
+/** What a completed publish reports (MQTT 5 reason code of PUBACK/PUBCOMP when there is one). */
+export interface PublishResult {
+  reasonCode?: number;
+  properties?: unknown;
+}
+
+/** Options of {@link MqttClient.subscribe}. */
+export interface SubscribeOptions {
+  qos?: QoS;
+  /** MQTT 5 No Local. */
+  nl?: boolean;
+  /** MQTT 5 Retain As Published. */
+  rap?: boolean;
+  /** MQTT 5 Retain Handling (0, 1, 2). */
+  rh?: number;
+  /** MQTT 5 SUBSCRIBE properties (subscriptionIdentifier, userProperties). */
+  properties?: Record<string, unknown>;
+}
+
+/** Client state as the API sees it. */
+export type ConnectionStatus = 'connecting' | 'connected' | 'offline' | 'paused' | 'ended';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * An active subscription: the SUBACK's outcome, and an async iterator of the messages that
+ * match its filters. Messages buffer (at most `maxBufferedMessages`, oldest dropped first)
+ * until read.
+ */
+export class Subscription implements AsyncIterable<Message> {
+  private buffer: Message[] = [];
+  private waiters: Array<(r: IteratorResult<Message>) => void> = [];
+  private closed = false;
+  private readonly matchers: string[];
+
+  /** @internal */
+  constructor(
+    private readonly client: MqttClient,
+    /** The filters subscribed to. */
+    readonly filters: string[],
+    /** Granted QoS or reason code per filter, from the SUBACK. */
+    readonly granted: number[],
+    private readonly maxBuffered: number,
+    private readonly onOverflow: () => void,
+  ) {
+    this.matchers = filters.map((f) => parseSubscriptionFilter(f).filter);
+  }
+
+  /** @internal */
+  matches(topic: string): boolean {
+    return !this.closed && this.matchers.some((f) => topicMatches(f, topic));
+  }
+
+  /** @internal */
+  push(message: Message): void {
+    const waiter = this.waiters.shift();
+    if (waiter) return waiter({ value: message, done: false });
+    if (this.buffer.length >= this.maxBuffered) {
+      this.buffer.shift();
+      this.onOverflow();
+    }
+    this.buffer.push(message);
+  }
+
+  /** Ends iteration without unsubscribing. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    this.client.forget(this);
+  }
+
+  /** Unsubscribes from the server and ends iteration. */
+  async unsubscribe(): Promise<void> {
+    this.close();
+    await this.client.unsubscribe(this.filters);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => {
+        const message = this.buffer.shift();
+        if (message) return Promise.resolve({ value: message, done: false });
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.waiters.push(resolve));
+      },
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/**
+ * An MQTT client. Events: `'connect'` (connack), `'reconnect'`, `'offline'` (error?),
+ * `'message'` (topic, payload, message), `'error'` (error; emitted only when a listener is
+ * attached, so a network blip never crashes a process), `'disconnect'` (server DISCONNECT
+ * packet), `'end'`.
+ */
+export class MqttClient extends EventEmitter {
+  private readonly backend: Backend;
+  private readonly pending = new Map<number, Pending>();
+  private nextToken = 1;
+  private readonly subscriptions = new Set<Subscription>();
+  private statusValue: ConnectionStatus = 'connecting';
+  private readonly log: Logger;
+  private endPromise: Promise<void> | undefined;
+  private resolveEnded!: () => void;
+  private readonly ended: Promise<void>;
+  private firstConnect: Pending | undefined;
+  private config: DriverConfig;
+
+  /** @internal use {@link connect}. */
+  constructor(
+    url: string,
+    private readonly options: ClientOptions,
+  ) {
+    super();
+    this.config = resolveDriverConfig(url, options);
+    this.log = options.logger === false ? silentLogger() : getLogger('client', { ...(options.logger ? { logger: options.logger } : {}), ...(options.logLevel ? { logLevel: options.logLevel } : {}) });
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    const onEvent = (event: ClientEvent): void => this.onEvent(event);
+    if (options.thread === false) {
+      this.backend = new InThreadBackend(this.config, this.log, onEvent);
+    } else {
+      const level = options.logger === false ? 'silent' : (options.logLevel ?? (options.logger ? options.logger.level : (process.env.WEFT_LOG_LEVEL || 'info')));
+      const forward = options.logger ? (line: string) => this.forwardLog(line) : undefined;
+      this.backend = new ThreadBackend(this.config, level, forward, onEvent);
+    }
+  }
+
+  /** @internal resolves on the first CONNACK, rejects on a final first-connect failure. */
+  waitForConnect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.firstConnect = { resolve: () => resolve(), reject };
+    });
+  }
+
+  /** @internal a closed subscription stops receiving messages. */
+  forget(subscription: Subscription): void {
+    this.subscriptions.delete(subscription);
+  }
+
+  /** `'connecting'`, `'connected'`, `'offline'`, `'paused'` or `'ended'`. */
+  get status(): ConnectionStatus {
+    return this.statusValue;
+  }
+
+  /** True while a CONNACK-accepted connection is up. */
+  get connected(): boolean {
+    return this.statusValue === 'connected';
+  }
+
+  /** The client identifier in use (the one the server assigned, if it did). */
+  get clientId(): string {
+    return this.config.core.clientId;
+  }
+
+  /**
+   * Publishes; resolves when the QoS handshake completes (QoS 0: when written to the socket,
+   * QoS 1: PUBACK, QoS 2: PUBCOMP). Rejects with a typed error (`QueueFullError`,
+   * `PacketIdExhaustedError`, `PacketTooLargeError`, `ReasonCodeError`, `ClientClosedError`).
+   */
+  publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const request = { topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) };
+    return this.operation((token) => ({ type: 'publish', token, request })) as Promise<PublishResult>;
+  }
+
+  /**
+   * Subscribes to one or more filters; resolves with a {@link Subscription} once the SUBACK
+   * arrives (its `granted` holds each filter's granted QoS or failure code).
+   */
+  async subscribe(filters: string | string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    const list = Array.isArray(filters) ? filters : [filters];
+    const subscriptions = list.map((topic) => {
+      const s: { topic: string; qos: QoS; nl?: boolean; rap?: boolean; rh?: number } = { topic, qos: options.qos ?? 0 };
+      if (options.nl !== undefined) s.nl = options.nl;
+      if (options.rap !== undefined) s.rap = options.rap;
+      if (options.rh !== undefined) s.rh = options.rh;
+      return s;
+    });
+    // Register before the SUBACK: a matching PUBLISH may arrive first (haka's subscribe path).
+    const sub = new Subscription(this, list, [], this.options.maxBufferedMessages ?? 10_000, () => this.log.warn('subscription buffer full: dropped the oldest message'));
+    this.subscriptions.add(sub);
+    try {
+      const suback = (await this.operation((token) => ({ type: 'subscribe', token, subscriptions, ...(options.properties ? { properties: options.properties } : {}) }))) as { granted: number[] };
+      (sub as { granted: number[] }).granted = [...suback.granted];
+      return sub;
+    } catch (err) {
+      sub.close();
+      throw err;
+    }
+  }
+
+  /** Unsubscribes; resolves with the UNSUBACK's reason codes (MQTT 5) or an empty list. */
+  async unsubscribe(filters: string | string[], options: { properties?: Record<string, unknown> } = {}): Promise<number[]> {
+    const topics = Array.isArray(filters) ? filters : [filters];
+    for (const sub of [...this.subscriptions]) if (sub.filters.every((f) => topics.includes(f))) sub.close();
+    const unsuback = (await this.operation((token) => ({ type: 'unsubscribe', token, topics, ...(options.properties ? { properties: options.properties } : {}) }))) as { granted?: number[] };
+    return unsuback.granted ?? [];
+  }
+
+  /**
+   * Sends DISCONNECT after in-flight work completes (at most `endTimeout` ms) and releases the
+   * thread and socket. With `force`, disconnects at once; unfinished operations reject.
+   */
+  end(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.endPromise) {
+      this.backend.send({ type: 'end', force: options.force ?? false });
+      this.endPromise = this.ended;
+    } else if (options.force) this.backend.send({ type: 'end', force: true });
+    return this.endPromise;
+  }
+
+  /** Reconnects now with changed options (only connection options change; driver options stay). */
+  reconnect(newOptions: ClientOptions = {}): void {
+    if (newOptions.thread !== undefined || newOptions.logger !== undefined) throw new InvalidArgumentError('reconnect: thread and logger cannot change');
+    const core = resolveCoreConfig(newOptions, this.config.core);
+    this.config = { ...this.config, core };
+    this.backend.send({ type: 'reconnect', changes: core, ...(newOptions.tls ? { tls: newOptions.tls } : {}) });
+  }
+
+  /** Stops network activity (DISCONNECT if connected); publishes keep queueing. */
+  pause(): void {
+    this.backend.send({ type: 'pause' });
+  }
+
+  /** Restarts network activity after {@link pause}. */
+  resume(): void {
+    this.backend.send({ type: 'resume' });
+  }
+
+  /** Sends an AUTH packet (MQTT 5): 0x19 to re-authenticate, 0x18 to continue. */
+  auth(reasonCode: number, properties?: Record<string, unknown>): void {
+    this.backend.send({ type: 'auth', reasonCode, ...(properties ? { properties } : {}) });
+  }
+
+  private operation(build: (token: number) => Parameters<Backend['send']>[0]): Promise<unknown> {
+    if (this.statusValue === 'ended' || this.endPromise) return Promise.reject(new ClientClosedError('client is ending or ended'));
+    const token = this.nextToken++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(token, { resolve, reject });
+      this.backend.send(build(token));
+    });
+  }
+
+  private settle(token: number, outcome: { value?: unknown; error?: Error }): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    this.pending.delete(token);
+    if (outcome.error) p.reject(outcome.error);
+    else p.resolve(outcome.value);
+  }
+
+  private onEvent(event: ClientEvent): void {
+    switch (event.type) {
+      case 'connect': {
+        const assigned = event.connack.properties?.assignedClientIdentifier;
+        if (assigned) this.config = { ...this.config, core: { ...this.config.core, clientId: assigned } };
+        this.statusValue = 'connected';
+        this.firstConnect?.resolve(undefined);
+        this.firstConnect = undefined;
+        this.emit('connect', event.connack);
+        return;
+      }
+      case 'connect-failed':
+        if (event.final) {
+          this.firstConnect?.reject(event.error);
+          this.firstConnect = undefined;
+        } else this.emitError(event.error);
+        return;
+      case 'reconnect':
+        this.statusValue = 'connecting';
+        this.emit('reconnect');
+        return;
+      case 'offline':
+        this.statusValue = 'offline';
+        this.emit('offline', event.error);
+        return;
+      case 'paused':
+        this.statusValue = 'paused';
+        return;
+      case 'error':
+        this.emitError(event.error);
+        return;
+      case 'message': {
+        const m = event.message;
+        for (const sub of this.subscriptions) if (sub.matches(m.topic)) sub.push(m);
+        this.emit('message', m.topic, m.payload, m);
+        return;
+      }
+      case 'publish-done':
+        this.settle(event.token, { value: { ...(event.reasonCode !== undefined ? { reasonCode: event.reasonCode } : {}), ...(event.properties !== undefined ? { properties: event.properties } : {}) } });
+        return;
+      case 'subscribe-done':
+        this.settle(event.token, { value: event.suback });
+        return;
+      case 'unsubscribe-done':
+        this.settle(event.token, { value: event.unsuback });
+        return;
+      case 'operation-failed':
+        this.settle(event.token, { error: event.error });
+        return;
+      case 'auth':
+        void this.onAuth(event.packet);
+        return;
+      case 'disconnect':
+        this.emit('disconnect', event.packet);
+        return;
+      case 'ended':
+        this.onEnded();
+        return;
+    }
+  }
+
+  private async onAuth(packet: { reasonCode: number; properties?: Record<string, unknown> }): Promise<void> {
+    const handler = this.options.authHandler;
+    if (!handler) return;
+    try {
+      const answer = await handler(packet);
+      this.auth(answer.reasonCode ?? 0x18, answer.properties);
+    } catch (err) {
+      this.emitError(err as Error);
+    }
+  }
+
+  private onEnded(): void {
+    if (this.statusValue === 'ended') return;
+    this.statusValue = 'ended';
+    const closed = new ClientClosedError('client ended');
+    for (const token of [...this.pending.keys()]) this.settle(token, { error: closed });
+    for (const sub of [...this.subscriptions]) sub.close();
+    this.firstConnect?.reject(closed);
+    this.firstConnect = undefined;
+    this.backend.close();
+    this.resolveEnded();
+    this.emit('end');
+  }
+
+  private emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private forwardLog(line: string): void {
+    let record: { level?: number; msg?: string; [k: string]: unknown };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      return;
+    }
+    const { level, msg, time: _t, pid: _p, hostname: _h, component: _c, ...rest } = record;
+    const method = level === undefined ? 'info' : level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : level >= 20 ? 'debug' : 'trace';
+    this.log[method](rest, msg ?? '');
+  }
+}
+
+/**
+ * Connects to an MQTT 3.1.1 or 5.0 server: `await connect('mqtt://127.0.0.1:1883', options)`.
+ * Resolves once the server accepts the connection; rejects with a `ConnectError` saying what
+ * failed (`kind`: dns, refused, tls, timeout, network, connack with its `reasonCode`) on the
+ * first failed attempt, unless `retryFirstConnect` asks to keep trying. Bad options reject with
+ * an `InvalidArgumentError` naming the option.
+ */
+export async function connect(url: string, options: ClientOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(url, options);
+  try {
+    await client.waitForConnect();
+  } catch (err) {
+    await client.end({ force: true }).catch(() => undefined);
+    throw err;
+  }
+  return client;
+}

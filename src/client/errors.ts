@@ -1,0 +1,135 @@
+/**
+ * Typed errors of the Weft client. Every error crosses the thread boundary as
+ * {@link SerializedError} and is rebuilt as the same class on the caller's side, so
+ * `instanceof` works whichever driver runs the connection.
+ */
+import { reasonName } from '../protocol/reason-codes.js';
+
+/** What failed when a connection attempt did not reach a CONNACK that accepts us. */
+export type ConnectFailureKind = 'dns' | 'refused' | 'tls' | 'timeout' | 'network' | 'connack';
+
+/** Base class of every error the client reports. */
+export class MqttClientError extends Error {
+  override name = 'MqttClientError';
+}
+
+/**
+ * A connection attempt failed: `kind` says what failed (DNS lookup, TCP refused, TLS
+ * handshake, timeout, other network error, or a CONNACK refusal with its `reasonCode`).
+ */
+export class ConnectError extends MqttClientError {
+  override name = 'ConnectError';
+  constructor(
+    message: string,
+    readonly kind: ConnectFailureKind,
+    /** CONNACK return code (3.1.1) or reason code (5.0), for `kind === 'connack'`. */
+    readonly reasonCode?: number,
+    /** The system error code (`ENOTFOUND`, `ECONNREFUSED` ...), when there is one. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The connection was lost after it had been established (network error, keepalive, server DISCONNECT). */
+export class ConnectionLostError extends MqttClientError {
+  override name = 'ConnectionLostError';
+  constructor(
+    message: string,
+    /** `network`, `keepalive` (no PINGRESP / receive silence), `server-disconnect`, `protocol` (peer sent bad data). */
+    readonly kind: 'network' | 'keepalive' | 'server-disconnect' | 'protocol',
+    /** Reason code of a server DISCONNECT, or the one we sent for a protocol error. */
+    readonly reasonCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Every packet identifier from 1 to 65535 is in use ([MQTT-2.3.1-1] in 3.1.1, [MQTT-2.2.1-3] in 5.0). */
+export class PacketIdExhaustedError extends MqttClientError {
+  override name = 'PacketIdExhaustedError';
+  constructor() {
+    super('no free packet identifier: all 65535 are in use [MQTT-2.3.1-1]');
+  }
+}
+
+/** The offline/preflight queue is full and `queueFullBehavior` is `'reject'`. */
+export class QueueFullError extends MqttClientError {
+  override name = 'QueueFullError';
+}
+
+/** An outgoing packet is larger than the server's Maximum Packet Size [MQTT-3.2.2-15]. */
+export class PacketTooLargeError extends MqttClientError {
+  override name = 'PacketTooLargeError';
+}
+
+/** The server acknowledged a PUBLISH, SUBSCRIBE or UNSUBSCRIBE with a failure reason code. */
+export class ReasonCodeError extends MqttClientError {
+  override name = 'ReasonCodeError';
+  constructor(
+    message: string,
+    readonly reasonCode: number,
+  ) {
+    super(`${message}: ${reasonName(reasonCode)}`);
+  }
+}
+
+/** The client was ended (or ended while the operation was pending), or reconnecting is off. */
+export class ClientClosedError extends MqttClientError {
+  override name = 'ClientClosedError';
+}
+
+/** A bad argument or option; the message names it. */
+export class InvalidArgumentError extends MqttClientError {
+  override name = 'InvalidArgumentError';
+}
+
+/** An error in a form that survives `postMessage`. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  kind?: string;
+  reasonCode?: number;
+  code?: string;
+}
+
+/** Turns any error into its cloneable form. */
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const e = err as Error & { kind?: string; reasonCode?: number; code?: string };
+  const out: SerializedError = { name: e.name, message: e.message };
+  if (e.kind !== undefined) out.kind = e.kind;
+  if (e.reasonCode !== undefined) out.reasonCode = e.reasonCode;
+  if (typeof e.code === 'string') out.code = e.code;
+  return out;
+}
+
+/** Rebuilds the typed error a {@link SerializedError} came from. */
+export function deserializeError(s: SerializedError): Error {
+  switch (s.name) {
+    case 'ConnectError':
+      return new ConnectError(s.message, (s.kind ?? 'network') as ConnectFailureKind, s.reasonCode, s.code);
+    case 'ConnectionLostError':
+      return new ConnectionLostError(s.message, (s.kind ?? 'network') as ConnectionLostError['kind'], s.reasonCode);
+    case 'PacketIdExhaustedError':
+      return new PacketIdExhaustedError();
+    case 'QueueFullError':
+      return new QueueFullError(s.message);
+    case 'PacketTooLargeError':
+      return new PacketTooLargeError(s.message);
+    case 'ReasonCodeError': {
+      const err = new ReasonCodeError('x', s.reasonCode ?? 0x80);
+      err.message = s.message;
+      return err;
+    }
+    case 'ClientClosedError':
+      return new ClientClosedError(s.message);
+    case 'InvalidArgumentError':
+      return new InvalidArgumentError(s.message);
+    default: {
+      const err = new MqttClientError(s.message);
+      err.name = s.name;
+      return err;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Public API of the Weft MQTT client.
+ */
+export { connect, MqttClient, Subscription, type Message, type PublishOptions, type PublishResult, type SubscribeOptions, type ConnectionStatus } from './client.js';
+export type { ClientOptions } from './options.js';
+export type { WillOptions, ConnectProperties, PublishProperties } from './core/types.js';
+export {
+  MqttClientError,
+  ConnectError,
+  ConnectionLostError,
+  PacketIdExhaustedError,
+  QueueFullError,
+  PacketTooLargeError,
+  ReasonCodeError,
+  ClientClosedError,
+  InvalidArgumentError,
+  type ConnectFailureKind,
+} from './errors.js';
+export { ClientCore } from './core/client-core.js';
+export { ClientState, type CoreConfig, type CoreOutput, type ClientEvent } from './core/types.js';

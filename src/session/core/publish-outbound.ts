@@ -1,0 +1,304 @@
+/**
+ * Messages from the broker to the client: the in-flight window, the queue behind it, packet
+ * ids, server→client topic aliases, the client's Maximum Packet Size, and the PUBACK / PUBREC /
+ * PUBCOMP that complete QoS 1 and 2 deliveries.
+ *
+ * Queue policy (documented in docs/protocol.md): at `maxQueued` a QoS 0 message is dropped
+ * first — the arriving one if it is QoS 0, else the oldest queued QoS 0 — and only when the
+ * queue holds none is the arriving QoS 1/2 message dropped. Every drop is counted and reported.
+ */
+import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { encodePacket } from '../../protocol/encoder.js';
+import type { DeliveryInfo, DropCause, QoS, RoutedMessage } from './api.js';
+import { SessionState } from './api.js';
+import { asBuffer, isExpired, remainingExpiry } from './message.js';
+import type { Out } from './out.js';
+import type { InflightMessage, QueuedMessage, SessionData } from './session-data.js';
+
+/** How many QoS 1/2 messages may be in flight now. */
+function windowSize(s: SessionData): number {
+  const client = s.conn && s.conn.version === 5 ? s.conn.clientReceiveMaximum : Infinity;
+  // The client's Receive Maximum bounds what we send unacknowledged [MQTT-3.3.4-9].
+  return Math.min(s.config.maxInflight, client);
+}
+
+/** QoS 1/2 messages the client has on this connection and not yet completed. */
+function onWire(s: SessionData): number {
+  return s.inflight.size - s.awaitingResend;
+}
+
+/** Next free packet id: 1..65535, never 0, never one in use [MQTT-2.3.1-1,2]. */
+function allocatePacketId(s: SessionData): number {
+  // windowSize <= 65535 and inflight.size < windowSize, so a free id exists.
+  for (;;) {
+    const id = s.nextPacketId;
+    s.nextPacketId = id === 65535 ? 1 : id + 1;
+    if (!s.inflight.has(id)) return id;
+  }
+}
+
+function drop(s: SessionData, out: Out, message: RoutedMessage, qos: QoS, cause: DropCause): void {
+  s.dropped[cause]++;
+  out.act({ kind: 'dropped', topic: message.topic, qos, cause });
+}
+
+/** Builds the PUBLISH for `item`, without topic alias. */
+function buildPublish(s: SessionData, item: QueuedMessage, packetId: number | undefined, now: number, dup: boolean): IPublishPacket {
+  const { message } = item;
+  const packet: IPublishPacket = {
+    cmd: 'publish',
+    topic: message.topic,
+    payload: asBuffer(message.payload),
+    qos: item.qos,
+    retain: item.retain,
+    dup,
+  };
+  if (packetId !== undefined) packet.messageId = packetId;
+  if (s.conn?.version === 5) {
+    const props: NonNullable<IPublishPacket['properties']> = {};
+    const mp = message.properties;
+    if (mp?.payloadFormatIndicator !== undefined) props.payloadFormatIndicator = mp.payloadFormatIndicator;
+    const expiry = remainingExpiry(message, now);
+    if (expiry !== undefined) props.messageExpiryInterval = expiry;
+    if (mp?.contentType !== undefined) props.contentType = mp.contentType;
+    if (mp?.responseTopic !== undefined) props.responseTopic = mp.responseTopic;
+    if (mp?.correlationData !== undefined) props.correlationData = asBuffer(mp.correlationData);
+    if (mp?.userProperties !== undefined) props.userProperties = mp.userProperties;
+    // Every matching subscription's identifier goes with the message [MQTT-3.3.4-3,4].
+    if (item.subscriptionIds.length === 1) props.subscriptionIdentifier = item.subscriptionIds[0]!;
+    else if (item.subscriptionIds.length > 1) props.subscriptionIdentifier = [...item.subscriptionIds];
+    if (Object.keys(props).length > 0) packet.properties = props;
+  }
+  return packet;
+}
+
+/**
+ * Applies a server→client topic alias when the client allows them: a topic seen before on this
+ * connection goes as an empty topic with its alias; a new one gets the next free alias while
+ * any is left (no eviction: simple, and never reuses an alias the client may still map).
+ * Returns the alias to record once the packet is known to be sent.
+ */
+function applyAlias(s: SessionData, packet: IPublishPacket): { topic: string; alias: number } | undefined {
+  const conn = s.conn!;
+  if (conn.version !== 5 || !s.config.outboundTopicAliases || conn.clientTopicAliasMaximum === 0) return undefined;
+  const known = conn.outboundAliases.get(packet.topic);
+  packet.properties ??= {};
+  if (known !== undefined) {
+    packet.properties.topicAlias = known;
+    packet.topic = '';
+    return undefined;
+  }
+  // Aliases stay within the client's Topic Alias Maximum [MQTT-3.3.2-9].
+  if (conn.outboundAliases.size >= conn.clientTopicAliasMaximum) {
+    if (Object.keys(packet.properties).length === 0) delete packet.properties;
+    return undefined;
+  }
+  const alias = conn.outboundAliases.size + 1;
+  packet.properties.topicAlias = alias;
+  return { topic: packet.topic, alias };
+}
+
+function fitsClient(s: SessionData, packet: IPublishPacket): boolean {
+  const max = s.conn!.clientMaxPacketSize;
+  if (max === undefined) return true;
+  return encodePacket(packet, 5).length <= max;
+}
+
+/**
+ * Sends `item` now (the caller checked the window). Returns false when it could not be sent
+ * because it is larger than the client's Maximum Packet Size: then it is discarded as if its
+ * delivery had completed [MQTT-3.1.2-25].
+ */
+function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): boolean {
+  const packetId = item.qos > 0 ? allocatePacketId(s) : undefined;
+  const packet = buildPublish(s, item, packetId, now, false);
+  const newAlias = applyAlias(s, packet);
+  if (!fitsClient(s, packet)) {
+    if (packetId !== undefined) s.nextPacketId = packetId;
+    drop(s, out, item.message, item.qos, 'too-large');
+    return false;
+  }
+  if (newAlias) s.conn!.outboundAliases.set(newAlias.topic, newAlias.alias);
+  if (packetId !== undefined) {
+    s.inflight.set(packetId, { message: item.message, qos: item.qos as 1 | 2, retain: item.retain, subscriptionIds: item.subscriptionIds, phase: 'publish' });
+  }
+  s.sent++;
+  out.send(packet);
+  return true;
+}
+
+function enqueue(s: SessionData, out: Out, item: QueuedMessage): void {
+  if (s.queue.length < s.config.maxQueued) {
+    s.queue.push(item);
+    return;
+  }
+  if (item.qos === 0) return drop(s, out, item.message, 0, 'queue-full');
+  const oldestQoS0 = s.queue.findIndex((q) => q.qos === 0);
+  if (oldestQoS0 >= 0) {
+    const [victim] = s.queue.splice(oldestQoS0, 1);
+    drop(s, out, victim!.message, 0, 'queue-full');
+    s.queue.push(item);
+    return;
+  }
+  drop(s, out, item.message, item.qos, 'queue-full');
+}
+
+/** A message the register matched for this session. */
+export function deliver(s: SessionData, out: Out, message: RoutedMessage, delivery: DeliveryInfo, now: number, retainOverride?: boolean): void {
+  // Outbound QoS is the lower of the published and the granted QoS [MQTT-3.8.4-6 (3.1.1); MQTT-3.8.4-8 (5.0)].
+  const qos = Math.min(message.qos, delivery.qos) as QoS;
+  // RETAIN is cleared on ordinary forwarding unless Retain As Published [MQTT-3.3.1-9 (3.1.1); MQTT-3.3.1-12,13 (5.0)].
+  const retain = retainOverride ?? (delivery.retainAsPublished ? message.retain : false);
+  const subscriptionIds = s.config.subscriptionIdentifiersAvailable ? delivery.subscriptionIds : [];
+  const item: QueuedMessage = { message, qos, retain, subscriptionIds };
+  if (isExpired(message, now)) return drop(s, out, message, qos, 'expired');
+  if (s.state !== SessionState.Connected) {
+    if (qos === 0 && !s.config.queueQoS0Offline) return drop(s, out, message, 0, 'offline-qos0');
+    return enqueue(s, out, item);
+  }
+  if (qos === 0) {
+    transmit(s, out, item, now);
+    return;
+  }
+  // Keep QoS 1/2 order behind anything already queued or owed a resend.
+  if (s.queue.length === 0 && s.awaitingResend === 0 && onWire(s) < windowSize(s)) {
+    transmit(s, out, item, now);
+    return;
+  }
+  enqueue(s, out, item);
+}
+
+/** Sends queued messages while the window has room; expired ones are dropped [MQTT-3.3.2-5]. */
+export function drain(s: SessionData, out: Out, now: number): void {
+  if (s.state !== SessionState.Connected) return;
+  const window = windowSize(s);
+  if (s.awaitingResend > 0) {
+    for (const [packetId, m] of s.inflight) {
+      if (onWire(s) >= window) return;
+      if (!m.awaitingResend) continue;
+      m.awaitingResend = false;
+      s.awaitingResend--;
+      resend(s, out, packetId, m, now);
+    }
+  }
+  while (s.queue.length > 0) {
+    const head = s.queue[0]!;
+    if (isExpired(head.message, now)) {
+      s.queue.shift();
+      drop(s, out, head.message, head.qos, 'expired');
+      continue;
+    }
+    if (head.qos > 0 && onWire(s) >= window) return;
+    s.queue.shift();
+    transmit(s, out, head, now);
+  }
+}
+
+function resend(s: SessionData, out: Out, packetId: number, m: InflightMessage, now: number): void {
+  if (m.phase === 'pubrel') {
+    out.send({ cmd: 'pubrel', messageId: packetId } satisfies IPubrelPacket);
+    return;
+  }
+  // Delivery has started, so an expired message is still resent; aliases are per connection
+  // [MQTT-3.3.2-7] and this is a new one, so the full topic goes.
+  out.send(buildPublish(s, m, packetId, now, true));
+}
+
+/**
+ * On resuming a session: resend every unacknowledged PUBLISH with DUP=1 and every PUBREL, in
+ * their original order and with their original packet ids [MQTT-4.4.0-1, MQTT-3.3.1-1]. What
+ * the client's Receive Maximum does not allow yet is resent, still in order, as acks come
+ * [MQTT-3.3.4-9].
+ */
+export function resendInflight(s: SessionData, out: Out, now: number): void {
+  const window = windowSize(s);
+  let sent = 0;
+  s.awaitingResend = 0;
+  for (const [packetId, m] of s.inflight) {
+    if (sent < window) {
+      m.awaitingResend = false;
+      resend(s, out, packetId, m, now);
+      sent++;
+    } else {
+      m.awaitingResend = true;
+      s.awaitingResend++;
+    }
+  }
+}
+
+/** Removes a completed (or refused) in-flight message. */
+function complete(s: SessionData, packetId: number, m: InflightMessage): void {
+  if (m.awaitingResend) s.awaitingResend--;
+  s.inflight.delete(packetId);
+}
+
+/** Drops expired queued messages (while offline, so the queue does not hold dead messages). */
+export function purgeExpired(s: SessionData, out: Out, now: number): void {
+  for (let i = 0; i < s.queue.length; ) {
+    const q = s.queue[i]!;
+    if (isExpired(q.message, now)) {
+      s.queue.splice(i, 1);
+      drop(s, out, q.message, q.qos, 'expired');
+    } else i++;
+  }
+}
+
+/** Earliest expiry among queued messages, for `nextDeadline`. */
+export function earliestQueuedExpiry(s: SessionData): number | undefined {
+  let earliest: number | undefined;
+  for (const q of s.queue) {
+    const at = q.message.expiresAt;
+    if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+  }
+  return earliest;
+}
+
+/** PUBACK: a QoS 1 delivery is complete [MQTT-4.3.2-*]. Unknown ids are ignored. */
+export function onPuback(s: SessionData, out: Out, packetId: number, now: number): void {
+  const m = s.inflight.get(packetId);
+  if (!m || m.qos !== 1) return;
+  complete(s, packetId, m);
+  drain(s, out, now);
+}
+
+/**
+ * PUBREC: answer PUBREL with the same id [MQTT-4.3.3-*]. A v5 PUBREC with a failure code ends
+ * the flow and frees the id. For an unknown id, v5 answers PUBREL 0x92.
+ */
+export function onPubrec(s: SessionData, out: Out, packetId: number, reasonCode: number | undefined, now: number): void {
+  const m = s.inflight.get(packetId);
+  if (!m || m.qos !== 2) {
+    const pubrel: IPubrelPacket = { cmd: 'pubrel', messageId: packetId };
+    if (s.conn?.version === 5) pubrel.reasonCode = ReasonCode.PacketIdentifierNotFound;
+    out.send(pubrel);
+    return;
+  }
+  if (reasonCode !== undefined && reasonCode >= 0x80) {
+    complete(s, packetId, m);
+    drain(s, out, now);
+    return;
+  }
+  if (m.awaitingResend) {
+    m.awaitingResend = false;
+    s.awaitingResend--;
+  }
+  m.phase = 'pubrel';
+  out.send({ cmd: 'pubrel', messageId: packetId });
+}
+
+/** PUBCOMP: a QoS 2 delivery is complete. Unknown ids are ignored. */
+export function onPubcomp(s: SessionData, out: Out, packetId: number, now: number): void {
+  const m = s.inflight.get(packetId);
+  if (!m || m.phase !== 'pubrel') return;
+  complete(s, packetId, m);
+  drain(s, out, now);
+}
+
+/** Counts everything still held as dropped because the session ended. */
+export function discardAll(s: SessionData): void {
+  s.dropped['session-ended'] += s.queue.length + s.inflight.size;
+  s.queue.length = 0;
+  s.inflight.clear();
+  s.awaitingResend = 0;
+}

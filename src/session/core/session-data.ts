@@ -1,0 +1,177 @@
+/**
+ * The data of one session, shared by the packet-family modules. Only `session-core.ts`
+ * changes `state` (through `transition`); the modules change the parts they own, named below.
+ */
+import type { DropCause, ProtocolVersion, RoutedMessage, SessionConfig, SessionIdentity, SubscribeEntry, QoS } from './api.js';
+import { SessionState } from './api.js';
+import type { AcceptedConnect } from './connect.js';
+
+/** A will message held for the current connection or waiting for its delay (owned by `will.ts`). */
+export interface Will {
+  message: RoutedMessage;
+  /** Will Delay Interval in seconds (v5; 0 for v3.1.1). */
+  delaySeconds: number;
+  /** The will's Message Expiry Interval (v5), counted from when it is published. */
+  expirySeconds?: number;
+}
+
+/** What lives only as long as one network connection (owned by `connect.ts`). */
+export interface Connection {
+  version: ProtocolVersion;
+  /** Keep alive in effect, seconds; 0 = none. */
+  keepAlive: number;
+  /** When the last packet arrived (ms). */
+  lastPacketAt: number;
+  /** v5 Request Problem Information (true for v3.1.1: it has no reason strings anyway). */
+  requestProblemInformation: boolean;
+  /** The client's Receive Maximum (v5), 65535 when absent. */
+  clientReceiveMaximum: number;
+  /** The client's Maximum Packet Size (v5), undefined = protocol maximum. */
+  clientMaxPacketSize: number | undefined;
+  /** The client's Topic Alias Maximum (v5): aliases we may send. */
+  clientTopicAliasMaximum: number;
+  /** Inbound topic aliases set by the client [MQTT-3.3.2-10..12]. */
+  inboundAliases: Map<number, string>;
+  /** Outbound topic aliases we assigned on this connection. */
+  outboundAliases: Map<string, number>;
+  /** The v5 Authentication Method of the CONNECT, if any. */
+  authMethod: string | undefined;
+  /** The will of this connection (cleared by a normal DISCONNECT). */
+  will: Will | undefined;
+  /** Inbound QoS 1 PUBLISH ids routed and not yet acknowledged. */
+  inboundQoS1: Set<number>;
+  /** A v5 re-authentication (AUTH 0x19) is in progress. */
+  reauthenticating: boolean;
+}
+
+/** An outbound QoS 1/2 message sent and not completed (owned by `publish-outbound.ts`). */
+export interface InflightMessage {
+  message: RoutedMessage;
+  qos: 1 | 2;
+  retain: boolean;
+  subscriptionIds: readonly number[];
+  /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
+  phase: 'publish' | 'pubrel';
+  /** Owed a resend on this connection, held back by the client's Receive Maximum. */
+  awaitingResend?: boolean;
+}
+
+/** A message waiting for the window or for the client (owned by `publish-outbound.ts`). */
+export interface QueuedMessage {
+  message: RoutedMessage;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds: readonly number[];
+}
+
+/** A SUBSCRIBE waiting for the register (owned by `subscribe.ts`). */
+export interface PendingSubscribe {
+  /** SUBACK codes per filter; undefined where the register's answer is awaited. */
+  codes: (number | undefined)[];
+  /** For each entry of the `subscribe` action, its index in `codes`. */
+  slots: number[];
+  entries: SubscribeEntry[];
+  subscriptionId: number | undefined;
+}
+
+/** An UNSUBSCRIBE waiting for the register (owned by `subscribe.ts`). */
+export interface PendingUnsubscribe {
+  codes: (number | undefined)[];
+  slots: number[];
+}
+
+/**
+ * SUBSCRIBEs or UNSUBSCRIBEs waiting for the register, by packet id. When a connection ends its
+ * operations become orphans: the register still answers them, in the order asked (the runtime
+ * serialises a session's register writes), and those answers are ignored. So a new connection
+ * may reuse the packet id at once, and a late answer never lands on the new operation.
+ */
+export class PendingOperations<T> {
+  private readonly byId = new Map<number, { value: T; orphan: boolean }[]>();
+
+  /** True when the current connection has an operation waiting with this id. */
+  inUse(packetId: number): boolean {
+    return this.byId.get(packetId)?.some((p) => !p.orphan) ?? false;
+  }
+
+  add(packetId: number, value: T): void {
+    const list = this.byId.get(packetId);
+    if (list) list.push({ value, orphan: false });
+    else this.byId.set(packetId, [{ value, orphan: false }]);
+  }
+
+  /** The oldest operation with this id, removed; undefined when none or when it was orphaned. */
+  take(packetId: number): T | undefined {
+    const list = this.byId.get(packetId);
+    const first = list?.shift();
+    if (list && list.length === 0) this.byId.delete(packetId);
+    return first && !first.orphan ? first.value : undefined;
+  }
+
+  /** The connection ended: keep the slots (answers are still due) but never act on them. */
+  orphanAll(): void {
+    for (const list of this.byId.values()) for (const p of list) p.orphan = true;
+  }
+
+  clear(): void {
+    this.byId.clear();
+  }
+}
+
+/** All the state of one session. */
+export class SessionData {
+  state: SessionState = SessionState.AwaitingConnect;
+  /** Protocol level of the current or last connection. */
+  version: ProtocolVersion = 4;
+  /** The attached connection (Connected/Authenticating only). */
+  conn: Connection | undefined;
+  /** Session Expiry Interval in effect, seconds; 0xFFFFFFFF = never. */
+  sessionExpiry = 0;
+  /** When an offline session ends (ms); undefined = never or not offline. */
+  sessionEndsAt: number | undefined;
+  /** A will waiting for its delay while offline, and when it goes (ms). */
+  pendingWill: { will: Will; at: number } | undefined;
+
+  /** Outbound in-flight messages by packet id, in the order they were first sent. */
+  readonly inflight = new Map<number, InflightMessage>();
+  readonly queue: QueuedMessage[] = [];
+  /** How many `inflight` entries are still owed their resend on this connection. */
+  awaitingResend = 0;
+  /** Next outbound packet id to try (1..65535) [MQTT-2.3.1-1]. */
+  nextPacketId = 1;
+
+  /** Inbound QoS 2 ids: `routing` until completeRoute, then `received` until PUBREL [MQTT-4.3.3-*]. */
+  readonly inboundQoS2 = new Map<number, 'routing' | 'received'>();
+  readonly pendingSubscribes = new PendingOperations<PendingSubscribe>();
+  readonly pendingUnsubscribes = new PendingOperations<PendingUnsubscribe>();
+
+  /** Enhanced authentication in progress (Authenticating): the accepted CONNECT to finish once it succeeds. */
+  authenticating: { accepted: AcceptedConnect; sessionPresent: boolean } | undefined;
+  /** True once a CONNECT was accepted: the session exists (for Session Present). */
+  established = false;
+
+  readonly dropped: Record<DropCause, number> = { 'queue-full': 0, expired: 0, 'too-large': 0, 'offline-qos0': 0, 'session-ended': 0 };
+  sent = 0;
+  received = 0;
+
+  constructor(
+    readonly config: SessionConfig,
+    readonly identity: SessionIdentity,
+  ) {}
+
+  /** Inbound QoS 1/2 PUBLISH not yet acknowledged (counted against our Receive Maximum). */
+  get inboundPending(): number {
+    return (this.conn?.inboundQoS1.size ?? 0) + this.inboundQoS2.size;
+  }
+
+  /** Discards everything a Clean Start / Clean Session drops [MQTT-3.1.2-4 (5.0), MQTT-3.1.2-6 (3.1.1)]. */
+  discardState(): void {
+    this.inflight.clear();
+    this.awaitingResend = 0;
+    this.queue.length = 0;
+    this.inboundQoS2.clear();
+    this.pendingSubscribes.clear();
+    this.pendingUnsubscribes.clear();
+    this.nextPacketId = 1;
+  }
+}

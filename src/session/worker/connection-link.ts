@@ -1,0 +1,103 @@
+/**
+ * The worker's end of one client connection: decodes the bytes main relays, encodes what the
+ * session writes, batches it into one transferred buffer per event-loop turn, and counts the
+ * bytes in each direction for backpressure.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Packet } from 'mqtt-packet';
+import { PacketDecoder } from '../../protocol/decoder.js';
+import { encodePacket } from '../../protocol/encoder.js';
+import type { OutMessage } from '../../broker/thread-messages.js';
+import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
+
+/** Where a link is in its life; one state, not a handful of flags. */
+export const enum LinkState {
+  /** Waiting for its CONNECT to be decoded. */
+  New,
+  /** The session core has the connection (attached, CONNACK sent or refused). */
+  Attached,
+  /** Close requested: the last bytes go out with `close`, nothing more is written. */
+  Closing,
+  /** Gone (main reported the socket closed, or the close was sent). */
+  Closed,
+}
+
+export class ConnectionLink implements Flushable {
+  state = LinkState.New;
+  /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
+  protocolVersion = 4;
+  readonly decoder: PacketDecoder;
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private consumed = 0;
+  /** Bytes posted to main that its socket has not yet flushed. */
+  awaitingSocket = 0;
+  private closeAfterFlush = false;
+
+  constructor(
+    readonly id: number,
+    readonly remote: string,
+    private readonly port: MessagePort,
+    private readonly batch: TurnBatch,
+    maxPacketSize: number,
+    /** Consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
+    private readonly ackEvery: number,
+  ) {
+    this.decoder = new PacketDecoder(maxPacketSize);
+  }
+
+  /** Bytes owed to the socket: posted and not yet flushed, plus encoded and not yet posted. */
+  get backlog(): number {
+    return this.awaitingSocket + this.chunkBytes;
+  }
+
+  /** Records that `bytes` of relayed input were consumed (acked to main in batches). */
+  consume(bytes: number): void {
+    this.consumed += bytes;
+    if (this.consumed >= this.ackEvery) this.batch.mark(this);
+  }
+
+  /** Encodes and queues `packets` for this turn's batch. */
+  write(packets: readonly Packet[]): void {
+    if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
+    for (const packet of packets) {
+      const bytes = encodePacket(packet, this.protocolVersion);
+      this.chunks.push(bytes);
+      this.chunkBytes += bytes.length;
+    }
+    if (packets.length > 0) this.batch.mark(this);
+  }
+
+  /** Sends what is queued, then has main close the socket. */
+  close(): void {
+    if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
+    this.state = LinkState.Closing;
+    this.closeAfterFlush = true;
+    this.batch.mark(this);
+  }
+
+  flush(): void {
+    if (this.state === LinkState.Closed) return;
+    if (this.chunkBytes === 0 && this.consumed === 0 && !this.closeAfterFlush) return;
+    const message: OutMessage = { t: 'out', connection: this.id, chunks: [], consumed: this.consumed };
+    const transfer: ArrayBuffer[] = [];
+    if (this.chunkBytes > 0) {
+      // encodePacket's buffers may be slices of Node's shared pool, which cannot be transferred:
+      // join them into one unpooled buffer and move that.
+      const joined = Buffer.allocUnsafeSlow(this.chunkBytes);
+      let at = 0;
+      for (const chunk of this.chunks) at += chunk.copy(joined, at);
+      message.chunks.push(joined);
+      transfer.push(joined.buffer as ArrayBuffer);
+      this.awaitingSocket += this.chunkBytes;
+    }
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.consumed = 0;
+    if (this.closeAfterFlush) {
+      message.close = true;
+      this.state = LinkState.Closed;
+    }
+    this.port.postMessage(message, transfer);
+  }
+}

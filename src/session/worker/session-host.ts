@@ -1,0 +1,410 @@
+/**
+ * Hosts one session on a worker thread: owns its {@link SessionCoreApi}, its port to main, its
+ * connections' links and its one timer, and carries out the core's actions. No protocol rule
+ * lives here: what to send and when is the core's decision.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type {
+  Action,
+  DeliveryInfo,
+  Output,
+  RoutedMessage,
+  SendRetainedAction,
+  SessionCoreApi,
+  SubscribeResult,
+} from '../core/api.js';
+import { SessionState } from '../core/api.js';
+import { DecodeError } from '../../protocol/decoder.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
+import type { AttachMessage, FromSession, ToSession } from '../../broker/thread-messages.js';
+import { CounterWord } from '../../broker/shared-counters.js';
+import { ConnectionLink, LinkState } from './connection-link.js';
+import type { WorkerThread } from './worker-thread.js';
+
+/** States in which the core takes packets from its current connection. */
+function takesPackets(state: SessionState): boolean {
+  return state === SessionState.Connected || state === SessionState.Authenticating;
+}
+
+/** Where the host is in its life. */
+const enum HostState {
+  /** Started; waits for main's first attach (or a cancel). */
+  Waiting,
+  /** A core exists and takes input. */
+  Live,
+  /** The core ended; main has been asked whether it may end (an attach may still arrive). */
+  Ending,
+  /** Finished: the task has resolved. */
+  Done,
+}
+
+export class SessionHost {
+  private state = HostState.Waiting;
+  private core: SessionCoreApi | undefined;
+  /** The link the core talks to, if any. */
+  private current: ConnectionLink | undefined;
+  private readonly links = new Map<number, ConnectionLink>();
+  private lastAttached = 0;
+  /** The client id main assigned for the CONNECT being attached (its client id was empty). */
+  private assigned: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private readonly retainedRequests = new Map<number, SendRetainedAction>();
+  private nextRequest = 1;
+  /** QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued). */
+  private held: { message: RoutedMessage; info: DeliveryInfo }[] = [];
+  /** Register writes of this session, one after another. */
+  private writes: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+  private resolveTask!: () => void;
+  readonly finished: Promise<void>;
+
+  constructor(
+    readonly sessionId: SessionId,
+    readonly clientId: string,
+    private readonly port: MessagePort,
+    private readonly thread: WorkerThread,
+  ) {
+    this.log = thread.log.child({ clientId });
+    this.finished = new Promise((resolve) => (this.resolveTask = resolve));
+    port.on('message', (message: ToSession) => this.onMessage(message));
+    // Main closes the port only when it is done with this session (or is gone).
+    port.on('close', () => this.finish());
+    this.post({ t: 'started', threadId: thread.threadId });
+  }
+
+  /**
+   * A routed message for this session (direct call or from the thread mailbox). While the
+   * socket is behind, QoS 0 messages wait here (bounded, then dropped and counted); QoS 1/2 go
+   * on to the core, whose in-flight window and queue bound them. Order is kept per QoS level,
+   * which is what the spec asks [MQTT-4.6.0-6].
+   */
+  deliver(message: RoutedMessage, info: DeliveryInfo): void {
+    if (this.state !== HostState.Live || this.core === undefined) return;
+    const qos0 = message.qos === 0 || info.qos === 0;
+    if (qos0 && (this.held.length > 0 || this.behind())) {
+      if (this.held.length >= this.thread.sessionConfig.maxQueued) {
+        this.thread.counters.add(CounterWord.relayDropped);
+        return;
+      }
+      this.held.push({ message, info });
+      return;
+    }
+    this.apply(this.core.deliver(message, info, Date.now()));
+  }
+
+  private onMessage(message: ToSession): void {
+    switch (message.t) {
+      case 'attach':
+        return this.attach(message);
+      case 'in':
+        return this.input(message.connection, message.chunks);
+      case 'lost':
+        return this.lost(message.connection, message.cause);
+      case 'drained': {
+        const link = this.links.get(message.connection);
+        if (link) link.awaitingSocket -= message.bytes;
+        return this.releaseHeld();
+      }
+      case 'retained': {
+        const request = this.retainedRequests.get(message.request);
+        this.retainedRequests.delete(message.request);
+        if (request && this.core && this.state === HostState.Live) {
+          this.apply(this.core.deliverRetained(message.messages, request, Date.now()));
+        }
+        return;
+      }
+      case 'end':
+        if (this.state === HostState.Ending) this.finish();
+        return;
+      case 'shutdown':
+        return this.shutdown();
+      case 'cancel':
+        return this.finish();
+      case 'crash':
+        // Test hook: end this whole thread the way a crash would.
+        process.exit(70);
+    }
+  }
+
+  private attach(message: AttachMessage): void {
+    if (this.state === HostState.Done) return;
+    if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
+    this.lastAttached = message.connection;
+    const link = new ConnectionLink(
+      message.connection,
+      message.remote,
+      this.port,
+      this.thread.batch,
+      this.thread.maxPacketSize,
+      Math.max(1, this.thread.relayBufferBytes >> 2),
+    );
+    this.links.set(link.id, link);
+    if (message.assignedClientId !== undefined) this.assigned = message.assignedClientId;
+    this.input(link.id, message.bytes);
+  }
+
+  private input(connection: number, chunks: Uint8Array[]): void {
+    const link = this.links.get(connection);
+    if (link === undefined) return;
+    for (const chunk of chunks) {
+      link.consume(chunk.byteLength);
+      if (link.state === LinkState.Closing || link.state === LinkState.Closed) continue;
+      let packets: Packet[];
+      try {
+        packets = link.decoder.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (err) {
+        this.decodeFailed(link, err);
+        continue;
+      }
+      for (const packet of packets) {
+        if (link.state !== LinkState.New && link.state !== LinkState.Attached) break;
+        if (link.state === LinkState.New) this.connect(link, packet);
+        else if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
+          this.apply(this.core.receive(packet, Date.now()));
+        }
+      }
+    }
+  }
+
+  /** The first packet of a link: its CONNECT (main routed it here by its client id). */
+  private connect(link: ConnectionLink, packet: Packet): void {
+    link.state = LinkState.Attached;
+    if (packet.cmd !== 'connect') {
+      // [MQTT-3.1.0-1] the first packet must be CONNECT; main forwards only what decoded as one.
+      this.log.warn({ remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
+      link.close();
+      return this.afterRefusal();
+    }
+    if (this.core === undefined || this.state === HostState.Ending || this.core.state === SessionState.Ended) {
+      this.core = this.thread.createCore(this.sessionId, this.clientId);
+      this.state = HostState.Live;
+    }
+    link.protocolVersion = (packet as IConnectPacket).protocolVersion ?? 4;
+    const previous = this.current;
+    const ctx = this.assigned !== undefined ? { assignedClientId: this.assigned } : {};
+    this.assigned = undefined;
+    const out = this.core.attach(packet as IConnectPacket, Date.now(), ctx);
+    const refused = out.actions.some((a) => a.kind === 'close');
+    const takeover = out.actions.some((a) => a.kind === 'closePrevious');
+    if (!refused) {
+      this.current = link;
+      this.log.info({ remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
+    }
+    this.apply(out, link, previous);
+    if (refused) {
+      this.log.info({ remote: link.remote }, 'connection refused');
+      this.afterRefusal();
+    }
+  }
+
+  /** A refused CONNECT ends a session that never had a connection. */
+  private afterRefusal(): void {
+    if (this.current === undefined && (this.core === undefined || this.core.state === SessionState.Ended)) this.beginEnding();
+  }
+
+  private decodeFailed(link: ConnectionLink, err: unknown): void {
+    if (!(err instanceof DecodeError)) throw err;
+    this.log.warn({ remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
+    this.thread.counters.add(err.kind === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
+    if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
+      this.apply(this.core.receiveError(err.kind, err.message, Date.now()));
+      if (link.state !== LinkState.Closing && link.state !== LinkState.Closed) link.close();
+      return;
+    }
+    // Not yet attached (an undecodable CONNECT): there is no session to answer for it.
+    link.state = LinkState.Attached;
+    link.close();
+    this.afterRefusal();
+  }
+
+  private lost(connection: number, cause: string): void {
+    const link = this.links.get(connection);
+    if (link === undefined) return;
+    this.links.delete(connection);
+    const wasOpen = link.state !== LinkState.Closed;
+    link.state = LinkState.Closed;
+    if (link !== this.current) return;
+    this.current = undefined;
+    this.held = [];
+    if (this.core !== undefined && takesPackets(this.core.state)) {
+      if (wasOpen) this.log.info({ remote: link.remote, cause }, 'client disconnected');
+      this.apply(this.core.connectionLost(Date.now(), cause));
+    }
+  }
+
+  private shutdown(): void {
+    if (this.core !== undefined && this.core.state !== SessionState.Ended) {
+      this.apply(this.core.shutdown(Date.now()));
+    }
+    this.thread.batch.flushNow();
+    void this.writes.then(() => this.finish());
+  }
+
+  /**
+   * Carries out one output: packets to `link` (the current connection unless an attach says
+   * otherwise), then each action in order, then the timer.
+   */
+  private apply(out: Output, link: ConnectionLink | undefined = this.current, previous?: ConnectionLink): void {
+    const core = this.core;
+    if (core === undefined) return;
+    if (out.packets.length > 0 && link !== undefined) link.write(out.packets);
+    for (const action of out.actions) this.act(action, link, previous);
+    this.schedule();
+  }
+
+  private act(action: Action, link: ConnectionLink | undefined, previous: ConnectionLink | undefined): void {
+    const core = this.core!;
+    switch (action.kind) {
+      case 'route': {
+        const packetId = action.ackPacketId;
+        this.thread.fanout.route(
+          action.message,
+          this.sessionId,
+          packetId === undefined
+            ? undefined
+            : (matched) => {
+                if (this.core === core && core.state !== SessionState.Ended) this.apply(core.completeRoute(packetId, matched, Date.now()));
+              },
+        );
+        return;
+      }
+      case 'retain':
+        return this.post(action.message ? { t: 'retain', topic: action.topic, message: action.message } : { t: 'retain', topic: action.topic });
+      case 'subscribe':
+        return this.registerWrite(async () => {
+          const results: SubscribeResult[] = [];
+          for (const entry of action.entries) {
+            try {
+              const outcome = await this.thread.register.subscribe(this.sessionId, entry.filter, entry.options);
+              results.push({ ok: true, isNew: outcome.isNew });
+            } catch (err) {
+              if (err instanceof RegisterFullError) results.push({ ok: false, reasonCode: ReasonCode.QuotaExceeded });
+              else if (err instanceof TopicError) results.push({ ok: false, reasonCode: ReasonCode.TopicFilterInvalid });
+              else throw err;
+            }
+          }
+          if (this.core === core) this.apply(core.completeSubscribe(action.packetId, results, Date.now()));
+        });
+      case 'unsubscribe':
+        return this.registerWrite(async () => {
+          const existed: boolean[] = [];
+          for (const filter of action.filters) existed.push(await this.thread.register.unsubscribe(this.sessionId, filter));
+          if (this.core === core) this.apply(core.completeUnsubscribe(action.packetId, existed, Date.now()));
+        });
+      case 'sendRetained': {
+        const request = this.nextRequest++;
+        this.retainedRequests.set(request, action);
+        return this.post({ t: 'retained?', request, filter: action.filter });
+      }
+      case 'close': {
+        const log = action.peerFault ? this.log.warn.bind(this.log) : this.log.debug.bind(this.log);
+        log({ reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');
+        if (link === undefined) return;
+        link.close();
+        if (link === this.current) {
+          this.current = undefined;
+          this.held = [];
+          this.log.info({ remote: link.remote, reason: action.reason }, 'client disconnected');
+          if (takesPackets(core.state)) {
+            this.apply(core.connectionLost(Date.now(), action.reason));
+          }
+        }
+        return;
+      }
+      case 'closePrevious':
+        if (previous !== undefined) {
+          previous.write(action.packets);
+          previous.close();
+          this.log.info({ remote: previous.remote, reason: action.reason }, 'client disconnected');
+        }
+        return;
+      case 'resetSession':
+        return this.registerWrite(async () => {
+          await this.thread.register.removeSession(this.sessionId);
+        });
+      case 'endSession':
+        this.log.debug({ reason: action.reason }, 'session ended');
+        this.registerWrite(async () => {
+          await this.thread.register.removeSession(this.sessionId);
+        });
+        void this.writes.then(() => {
+          if (this.core === core) this.beginEnding();
+        });
+        return;
+      case 'dropped':
+        this.thread.counters.add(CounterWord.sessionDropped);
+        this.log.debug({ topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
+        return;
+    }
+  }
+
+  private registerWrite(write: () => Promise<void>): void {
+    this.writes = this.writes.then(write).catch((err: unknown) => {
+      this.log.error({ err }, 'register write failed');
+    });
+  }
+
+  /**
+   * True while the connection owes its socket more than the relay buffer (counting bytes encoded
+   * this turn, so one large batch of deliveries cannot overshoot it).
+   */
+  private behind(): boolean {
+    return this.current !== undefined && this.current.backlog > this.thread.relayBufferBytes;
+  }
+
+  private releaseHeld(): void {
+    while (this.held.length > 0 && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
+      const { message, info } = this.held.shift()!;
+      this.apply(this.core.deliver(message, info, Date.now()));
+    }
+  }
+
+  private schedule(): void {
+    const deadline = this.core?.state === SessionState.Ended ? undefined : this.core?.nextDeadline();
+    if (deadline === undefined) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt === deadline) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const core = this.core;
+      if (core !== undefined && core.state !== SessionState.Ended) this.apply(core.tick(Date.now()));
+    }, Math.max(0, deadline - Date.now()));
+  }
+
+  /** The core is over; ask main whether a new connection is on its way before finishing. */
+  private beginEnding(): void {
+    if (this.state === HostState.Done || this.state === HostState.Ending) return;
+    this.state = HostState.Ending;
+    this.core = undefined;
+    this.held = [];
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.post({ t: 'ending', lastConnection: this.lastAttached });
+  }
+
+  private finish(): void {
+    if (this.state === HostState.Done) return;
+    this.state = HostState.Done;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.core = undefined;
+    this.thread.batch.flushNow();
+    this.thread.sessions.delete(this.sessionId);
+    this.port.close();
+    this.resolveTask();
+  }
+
+  private post(message: FromSession): void {
+    if (this.state === HostState.Done) return;
+    this.port.postMessage(message);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * What one session worker thread shares among the sessions it hosts: its register attachment,
+ * the session→thread table, its fanout and mailbox, the per-turn batch, the session config.
+ * Built once per thread from piscina's `workerData`.
+ */
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { getLogger } from '../../log.js';
+import type { SubscriptionRegister, SessionId } from '../../register/types.js';
+import { Fanout, mailboxName } from '../../broker/fanout.js';
+import { SessionThreadTable } from '../../broker/session-threads.js';
+import type { MailboxBatch, WorkerSetup } from '../../broker/thread-messages.js';
+import { TurnBatch } from '../../broker/turn-batch.js';
+import { SharedCounters } from '../../broker/shared-counters.js';
+import { attachRegister, type RegisterLinkHandle } from '../../broker/register-link.js';
+import type { SessionConfig, SessionCoreApi } from '../core/api.js';
+import { validateSessionConfig } from '../core/config.js';
+import { createSessionCore } from './core-factory.js';
+import type { SessionHost } from './session-host.js';
+
+export class WorkerThread {
+  readonly threadId = threadId;
+  readonly sessions = new Map<SessionId, SessionHost>();
+  readonly batch = new TurnBatch();
+  readonly register: SubscriptionRegister;
+  readonly table: SessionThreadTable;
+  readonly fanout: Fanout;
+  readonly sessionConfig: SessionConfig;
+  readonly maxPacketSize: number;
+  readonly relayBufferBytes: number;
+  readonly log: Logger;
+  readonly counters: SharedCounters;
+  private readonly mailbox: BroadcastChannel;
+
+  constructor(setup: WorkerSetup) {
+    this.log = getLogger('session', { logLevel: setup.logLevel as never }).child({ thread: threadId });
+    this.sessionConfig = validateSessionConfig(setup.sessionOptions as Partial<SessionConfig>);
+    this.maxPacketSize = setup.maxPacketSize;
+    this.relayBufferBytes = setup.relayBufferBytes;
+    this.register = attachRegister(setup.registerHandle as RegisterLinkHandle, threadId);
+    this.table = new SessionThreadTable(setup.sessionThreads);
+    this.counters = new SharedCounters(setup.counters);
+    this.fanout = new Fanout(this.register, this.table, setup.brokerId, threadId, (session, message, info) => {
+      const host = this.sessions.get(session);
+      if (host === undefined) return false;
+      host.deliver(message, info);
+      return true;
+    });
+    this.mailbox = new BroadcastChannel(mailboxName(setup.brokerId, threadId));
+    this.mailbox.onmessage = (event) => this.fanout.receive((event as { data: MailboxBatch }).data);
+  }
+
+  /** A fresh core for `sessionId`. */
+  createCore(sessionId: SessionId, clientId: string): SessionCoreApi {
+    return createSessionCore({ sessionId, clientId }, this.sessionConfig);
+  }
+
+  private static instance: WorkerThread | undefined;
+
+  /** This thread's context, built on first use. */
+  static get(): WorkerThread {
+    WorkerThread.instance ??= new WorkerThread(workerData as WorkerSetup);
+    return WorkerThread.instance;
+  }
+}

@@ -1,0 +1,4 @@
+import { ReferenceRegister } from '../../src/register/reference-register.js';
+import { registerContract } from './register-contract.js';
+
+registerContract('ReferenceRegister', (options) => ({ register: new ReferenceRegister(options) }));

@@ -21,6 +21,7 @@ import { validateSessionConfig } from '../session/core/config.js';
 import { expiryFrom, messageProperties, payloadBytes } from '../session/core/message.js';
 import { ClientConnection, type ConnectionEvents } from './client-connection.js';
 import { Fanout } from './fanout.js';
+import { SessionBacklog, backlogLimits } from './session-backlog.js';
 import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
 import { MemoryRetainedStore } from './retained/memory-store.js';
 import type { RetainedStore } from './retained/types.js';
@@ -71,6 +72,17 @@ export interface BrokerStats {
   counters: Readonly<BrokerCounters>;
 }
 
+/** One session as {@link Broker.sessions} lists it. */
+export interface SessionInfo {
+  readonly clientId: string;
+  /** `threadId` of the worker thread hosting the session (main is 0 and hosts none). */
+  readonly threadId: number;
+  /** Whether a client connection is attached to it now (false: offline persistent session). */
+  readonly connected: boolean;
+  /** MQTT protocol level of the attached connection (4 = 3.1.1, 5 = 5.0); absent while offline. */
+  readonly protocolVersion?: number;
+}
+
 /** A running broker, from {@link startBroker}. */
 export interface Broker {
   /** The port it listens on (the actual one when `port: 0`). */
@@ -83,6 +95,11 @@ export interface Broker {
   readonly options: Readonly<ResolvedBrokerOptions>;
   /** Current load and counters. */
   stats(): BrokerStats;
+  /**
+   * The sessions running now, each with the thread that hosts it: a read-only snapshot for
+   * demos, dashboards and tests. Sessions still starting (no thread yet) are left out.
+   */
+  sessions(): SessionInfo[];
   /**
    * Stops listening, ends every session (MQTT 5 clients get DISCONNECT 0x8B), closes every
    * socket and stops every worker thread. Leaves no timer, socket or thread behind.
@@ -97,7 +114,18 @@ export const kSessionThreadOf = Symbol('weft.sessionThreadOf');
 
 /**
  * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883).
- * Throws {@link BrokerOptionError} naming a bad option before anything starts.
+ * Throws a `BrokerOptionError` naming a bad option before anything starts.
+ *
+ * @example
+ * ```ts
+ * import { startBroker, connect } from 'weft';
+ *
+ * const broker = await startBroker({ port: 0 });          // an ephemeral port on 127.0.0.1
+ * const client = await connect(broker.url);
+ * await client.publish('hello', 'world');
+ * await client.end();
+ * await broker.close();                                    // no thread, socket or timer left
+ * ```
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
@@ -117,6 +145,7 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly brokerId = randomBytes(6).toString('hex');
   private readonly registerHost: RegisterHost;
   private readonly table: SessionThreadTable;
+  private readonly backlog: SessionBacklog;
   private readonly ids: SessionIdAllocator;
   private readonly retained: RetainedStore<RoutedMessage> & { counters?: { refusedFull: number } };
   private readonly fanout: Fanout;
@@ -162,17 +191,20 @@ class MainBroker implements Broker, ConnectionEvents {
     validateSessionConfig(sessionOptions);
     this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: placementFor(options).maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
+    this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
     this.ids = new SessionIdAllocator(options.maxSessions);
     this.retained = new MemoryRetainedStore<RoutedMessage>({
       maxMessages: options.maxRetainedMessages,
       maxBytes: options.maxRetainedBytes,
     });
     // Main hosts no session: its fanout only sends (the wills of a dead thread's sessions).
-    this.fanout = new Fanout(this.registerHost.register, this.table, this.brokerId, 0, () => false);
+    this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, this.brokerId, 0, () => false);
     this.pool = createSessionPool(placementFor(options), {
       brokerId: this.brokerId,
       registerHandle: this.registerHost.handle,
       sessionThreads: this.table.buffer,
+      backlog: this.backlog.buffer,
+      backlogLimits: this.backlog.limits,
       counters: this.sharedCounters.buffer,
       sessionOptions,
       maxPacketSize: options.maxPacketSize,
@@ -236,6 +268,22 @@ class MainBroker implements Broker, ConnectionEvents {
         badPackets: this.sharedCounters.read(CounterWord.badPackets),
       },
     };
+  }
+
+  sessions(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const entry of this.directory.values()) {
+      if (entry.state !== EntryState.Live) continue;
+      const connection = entry.openConnections().at(-1);
+      const protocolVersion = connection?.connect?.protocolVersion;
+      out.push({
+        clientId: entry.clientId,
+        threadId: entry.threadId,
+        connected: connection !== undefined,
+        ...(protocolVersion === undefined ? {} : { protocolVersion }),
+      });
+    }
+    return out;
   }
 
   /** Test hook: the thread hosting `clientId`'s session exits as if it crashed. */
@@ -478,6 +526,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.entries.delete(entry);
     for (const connection of entry.openConnections()) connection.destroy();
     this.table.clear(entry.id);
+    this.backlog.clear(entry.id);
     this.ids.release(entry.id);
     entry.port.close();
     this.entryDone.get(entry)?.();

@@ -9,10 +9,13 @@
  * 3. Sessions on this thread get a direct call; each other thread gets one mailbox message per
  *    event-loop turn carrying every message for it, so a payload is copied at most once per
  *    destination thread. A BroadcastChannel keeps the order of one sender's messages.
+ * 4. Each QoS 1/2 delivery is counted in the shared {@link SessionBacklog}; a route that finds a
+ *    subscriber congested tells its publisher, which then stops reading until it drains.
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Delivery, SessionId, SubscriptionRegister } from '../register/types.js';
 import type { DeliveryInfo, RoutedMessage } from '../session/core/api.js';
+import type { SessionBacklog } from './session-backlog.js';
 import type { SessionThreadTable } from './session-threads.js';
 import type { MailboxBatch, MailboxItem } from './thread-messages.js';
 import { TurnBatch, type Flushable } from './turn-batch.js';
@@ -29,6 +32,12 @@ interface PendingRoute {
   message: RoutedMessage;
   publisher: SessionId;
   done: ((matched: number) => void) | undefined;
+}
+
+/** A subscriber that is behind: its publisher waits for `backlog.waitUntilClear(session, since)`. */
+export interface Congestion {
+  session: SessionId;
+  since: number;
 }
 
 /** Counters, for stats and tests. */
@@ -67,6 +76,7 @@ export class Fanout {
   constructor(
     private readonly register: SubscriptionRegister,
     private readonly table: SessionThreadTable,
+    private readonly backlog: SessionBacklog,
     private readonly brokerId: string,
     /** This thread's id (0 on the main thread, which hosts no session). */
     private readonly threadId: number,
@@ -76,19 +86,22 @@ export class Fanout {
   /**
    * Routes `message` published by `publisher` (0: no session); calls `done` with the number of
    * sessions matched once it is dispatched (synchronously when the register was free).
+   * Returns the first congested subscriber when the message was dispatched at once and found
+   * one (a route that had to wait for the register reports none: it is rare and one message).
    */
-  route(message: RoutedMessage, publisher: SessionId, done?: (matched: number) => void): void {
-    if (this.closed) return;
+  route(message: RoutedMessage, publisher: SessionId, done?: (matched: number) => void): Congestion | undefined {
+    if (this.closed) return undefined;
     if (!this.draining) {
       const deliveries = this.register.tryMatch(message.topic, publisher);
       if (deliveries !== undefined) {
-        this.dispatch(message, deliveries);
+        const congestion = this.dispatch(message, deliveries);
         done?.(deliveries.length);
-        return;
+        return congestion;
       }
     }
     this.queue.push({ message, publisher, done });
     if (!this.draining) void this.drain();
+    return undefined;
   }
 
   /** Receives a mailbox batch addressed to this thread. */
@@ -146,8 +159,10 @@ export class Fanout {
     }
   }
 
-  private dispatch(message: RoutedMessage, deliveries: readonly Delivery[]): void {
+  private dispatch(message: RoutedMessage, deliveries: readonly Delivery[]): Congestion | undefined {
     this.counters.routed++;
+    let congestion: Congestion | undefined;
+    const now = Date.now();
     // One item per destination thread for this message; targets are appended to it.
     let items: Map<number, MailboxItem> | undefined;
     for (const delivery of deliveries) {
@@ -155,6 +170,11 @@ export class Fanout {
       if (thread === 0) {
         this.counters.unplaced++;
         continue;
+      }
+      // Counted before it is handed over: the receiving host subtracts it (see SessionBacklog).
+      if (countsInBacklog(message, delivery.qos)) {
+        const since = this.backlog.added(delivery.session, now);
+        if (since !== 0 && congestion === undefined) congestion = { session: delivery.session, since };
       }
       if (thread === this.threadId) {
         this.local(delivery.session, message, toInfo(delivery));
@@ -178,6 +198,7 @@ export class Fanout {
         item.shareGroups[index] = delivery.shareGroup;
       }
     }
+    return congestion;
   }
 
   private outbox(thread: number): Outbox {
@@ -189,6 +210,11 @@ export class Fanout {
     this.batch.mark(outbox);
     return outbox;
   }
+}
+
+/** Whether a delivery at subscription QoS `qos` is QoS 1/2 (what the backlog counts). */
+export function countsInBacklog(message: RoutedMessage, qos: number): boolean {
+  return message.qos > 0 && qos > 0;
 }
 
 function toInfo(delivery: Delivery): DeliveryInfo {

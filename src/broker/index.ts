@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { startBroker, type Broker, type BrokerStats, type BrokerCounters } from './broker.js';
+export { startBroker, type Broker, type BrokerStats, type BrokerCounters, type SessionInfo } from './broker.js';
 export {
   resolveBrokerOptions,
   loadBrokerConfig,

@@ -39,6 +39,14 @@ export interface BrokerOptions {
   connectTimeout?: number;
   /** Messages kept per session while it is offline or its window is full. Default `1000`. */
   maxQueuedMessages?: number;
+  /**
+   * Backpressure: a publisher whose QoS 1/2 message finds a subscriber with more than half of
+   * `maxQueuedMessages` waiting stops being read (its acknowledgements still are) until that
+   * queue is down to a quarter, for at most this many milliseconds per congestion; after that
+   * the subscriber counts as stalled and its queue bound drops messages instead. `0` turns
+   * backpressure off. Default `1000`.
+   */
+  slowSubscriberWaitMs?: number;
   /** QoS 1/2 messages in flight to a client at once (our Receive Maximum toward it). Default `32`. */
   maxInflight?: number;
   /** Retained messages kept; beyond it a new retained topic is not stored. Default `10000`. */
@@ -76,6 +84,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     connectTimeout: 10_000,
     maxQueuedMessages: 1000,
     maxInflight: 32,
+    slowSubscriberWaitMs: 1000,
     maxRetainedMessages: 10_000,
     maxRetainedBytes: 64 * 1024 * 1024,
     maxSubscriptions: 100_000,
@@ -122,6 +131,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   connectTimeout: integer(1, 3_600_000),
   maxQueuedMessages: integer(0, 10_000_000),
   maxInflight: integer(1, 65535),
+  slowSubscriberWaitMs: integer(0, 3_600_000),
   maxRetainedMessages: integer(0, 100_000_000),
   maxRetainedBytes: integer(0, Number.MAX_SAFE_INTEGER),
   maxSubscriptions: integer(1, 100_000_000),

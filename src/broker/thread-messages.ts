@@ -33,6 +33,9 @@ export interface WorkerSetup {
   readonly registerHandle: import("./register-link.js").RegisterLinkHandle;
   /** The session→thread table's buffer (see `session-threads.ts`). */
   readonly sessionThreads: SharedArrayBuffer;
+  /** Queued QoS 1/2 messages per session, for backpressure (see `session-backlog.ts`). */
+  readonly backlog: SharedArrayBuffer;
+  readonly backlogLimits: import('./session-backlog.js').BacklogLimits;
   /** Counters every worker adds to (see `shared-counters.ts`). */
   readonly counters: SharedArrayBuffer;
   /** `SessionConfig` options (plain data, validated on the main thread first). */

@@ -14,10 +14,26 @@ import { ClientClosedError, InvalidArgumentError } from './errors.js';
 import { resolveCoreConfig, resolveDriverConfig, type ClientOptions, type DriverConfig } from './options.js';
 import { ThreadBackend } from './thread/thread-backend.js';
 
-/** A message received on a subscription. */
+/**
+ * A message received on a subscription.
+ *
+ * @example
+ * ```ts
+ * client.on('message', (topic: string, payload: Buffer, message: Message) => {
+ *   console.log(topic, payload.toString(), message.qos, message.retain);
+ * });
+ * ```
+ */
 export type Message = ReceivedMessage;
 
-/** Options of {@link MqttClient.publish}. */
+/**
+ * Options of {@link MqttClient.publish}.
+ *
+ * @example
+ * ```ts
+ * await client.publish('sensors/1/temp', '21.5', { qos: 1, retain: true });
+ * ```
+ */
 export interface PublishOptions {
   qos?: QoS;
   retain?: boolean;
@@ -25,13 +41,29 @@ export interface PublishOptions {
   properties?: PublishProperties;
 }
 
-/** What a completed publish reports (MQTT 5 reason code of PUBACK/PUBCOMP when there is one). */
+/**
+ * What a completed publish reports (MQTT 5 reason code of PUBACK/PUBCOMP when there is one).
+ *
+ * @example
+ * ```ts
+ * const { reasonCode } = await client.publish('sensors/1/temp', '21.5', { qos: 1 });
+ * if (reasonCode === 0x10) console.log('MQTT 5: no subscriber matched');
+ * ```
+ */
 export interface PublishResult {
   reasonCode?: number;
   properties?: unknown;
 }
 
-/** Options of {@link MqttClient.subscribe}. */
+/**
+ * Options of {@link MqttClient.subscribe}.
+ *
+ * @example
+ * ```ts
+ * // MQTT 5: do not receive my own messages back (No Local).
+ * const sub = await client.subscribe('chat/room1', { qos: 1, nl: true });
+ * ```
+ */
 export interface SubscribeOptions {
   qos?: QoS;
   /** MQTT 5 No Local. */
@@ -44,7 +76,14 @@ export interface SubscribeOptions {
   properties?: Record<string, unknown>;
 }
 
-/** Client state as the API sees it. */
+/**
+ * Client state as the API sees it.
+ *
+ * @example
+ * ```ts
+ * if (client.status !== 'connected') console.log('publishes are queued until the client reconnects');
+ * ```
+ */
 export type ConnectionStatus = 'connecting' | 'connected' | 'offline' | 'paused' | 'ended';
 
 interface Pending {
@@ -56,6 +95,17 @@ interface Pending {
  * An active subscription: the SUBACK's outcome, and an async iterator of the messages that
  * match its filters. Messages buffer (at most `maxBufferedMessages`, oldest dropped first)
  * until read.
+ *
+ * @example
+ * ```ts
+ * const sub = await client.subscribe('sensors/+/temp', { qos: 1 });
+ * console.log(sub.granted); // granted QoS per filter, e.g. [1] (a code >= 0x80 is a refusal)
+ * for await (const message of sub) {
+ *   console.log(message.topic, message.payload.toString());
+ *   if (message.topic === 'sensors/9/temp') break; // ends the iteration; the subscription stays
+ * }
+ * await sub.unsubscribe();
+ * ```
  */
 export class Subscription implements AsyncIterable<Message> {
   private buffer: Message[] = [];
@@ -106,6 +156,15 @@ export class Subscription implements AsyncIterable<Message> {
     await this.client.unsubscribe(this.filters);
   }
 
+  /**
+   * Iterates the messages that match this subscription, waiting for the next one;
+   * ends when the subscription is closed or unsubscribed (`break` closes it).
+   *
+   * @example
+   * ```ts
+   * for await (const message of sub) console.log(message.topic);
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
       next: () => {
@@ -127,6 +186,21 @@ export class Subscription implements AsyncIterable<Message> {
  * `'message'` (topic, payload, message), `'error'` (error; emitted only when a listener is
  * attached, so a network blip never crashes a process), `'disconnect'` (server DISCONNECT
  * packet), `'end'`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'weft';
+ *
+ * const client = await connect('mqtt://127.0.0.1:1883', { clientId: 'demo' });
+ * client.on('error', (err) => console.error(err));
+ * const sub = await client.subscribe('greetings/#');
+ * await client.publish('greetings/world', 'hello', { qos: 1 });
+ * for await (const message of sub) {
+ *   console.log(message.topic, message.payload.toString()); // greetings/world hello
+ *   break;
+ * }
+ * await client.end();
+ * ```
  */
 export class MqttClient extends EventEmitter {
   private readonly backend: Backend;
@@ -392,6 +466,20 @@ export class MqttClient extends EventEmitter {
  * failed (`kind`: dns, refused, tls, timeout, network, connack with its `reasonCode`) on the
  * first failed attempt, unless `retryFirstConnect` asks to keep trying. Bad options reject with
  * an `InvalidArgumentError` naming the option.
+ *
+ * @example
+ * ```ts
+ * import { connect, ConnectError } from 'weft';
+ *
+ * try {
+ *   const client = await connect('mqtt://127.0.0.1:1883', { protocolVersion: 5, keepalive: 30 });
+ *   await client.publish('status', 'up');
+ *   await client.end();
+ * } catch (err) {
+ *   if (err instanceof ConnectError) console.error(`cannot connect (${err.kind})`);
+ *   else throw err;
+ * }
+ * ```
  */
 export async function connect(url: string, options: ClientOptions = {}): Promise<MqttClient> {
   const client = new MqttClient(url, options);

@@ -5,10 +5,28 @@
  */
 import { reasonName } from '../protocol/reason-codes.js';
 
-/** What failed when a connection attempt did not reach a CONNACK that accepts us. */
+/**
+ * What failed when a connection attempt did not reach a CONNACK that accepts us.
+ *
+ * @example
+ * ```ts
+ * const retryable: ConnectFailureKind[] = ['refused', 'timeout', 'network'];
+ * ```
+ */
 export type ConnectFailureKind = 'dns' | 'refused' | 'tls' | 'timeout' | 'network' | 'connack';
 
-/** Base class of every error the client reports. */
+/**
+ * Base class of every error the client reports.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.publish('a/b', 'x', { qos: 1 });
+ * } catch (err) {
+ *   if (err instanceof MqttClientError) console.error(err.name, err.message);
+ * }
+ * ```
+ */
 export class MqttClientError extends Error {
   override name = 'MqttClientError';
 }
@@ -16,6 +34,16 @@ export class MqttClientError extends Error {
 /**
  * A connection attempt failed: `kind` says what failed (DNS lookup, TCP refused, TLS
  * handshake, timeout, other network error, or a CONNACK refusal with its `reasonCode`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await connect('mqtt://127.0.0.1:1', { connectTimeout: 2000 });
+ * } catch (err) {
+ *   if (err instanceof ConnectError && err.kind === 'refused') console.error('no broker there');
+ *   if (err instanceof ConnectError && err.kind === 'connack') console.error('refused, reason', err.reasonCode);
+ * }
+ * ```
  */
 export class ConnectError extends MqttClientError {
   override name = 'ConnectError';
@@ -31,7 +59,16 @@ export class ConnectError extends MqttClientError {
   }
 }
 
-/** The connection was lost after it had been established (network error, keepalive, server DISCONNECT). */
+/**
+ * The connection was lost after it had been established (network error, keepalive, server DISCONNECT).
+ *
+ * @example
+ * ```ts
+ * client.on('offline', (err?: Error) => {
+ *   if (err instanceof ConnectionLostError) console.warn('lost:', err.kind); // e.g. 'keepalive'
+ * });
+ * ```
+ */
 export class ConnectionLostError extends MqttClientError {
   override name = 'ConnectionLostError';
   constructor(
@@ -45,7 +82,16 @@ export class ConnectionLostError extends MqttClientError {
   }
 }
 
-/** Every packet identifier from 1 to 65535 is in use ([MQTT-2.3.1-1] in 3.1.1, [MQTT-2.2.1-3] in 5.0). */
+/**
+ * Every packet identifier from 1 to 65535 is in use ([MQTT-2.3.1-1] in 3.1.1, [MQTT-2.2.1-3] in 5.0).
+ *
+ * @example
+ * ```ts
+ * await client.publish('a/b', 'x', { qos: 1 }).catch((err) => {
+ *   if (err instanceof PacketIdExhaustedError) console.warn('65,535 QoS 1/2 messages unacknowledged');
+ * });
+ * ```
+ */
 export class PacketIdExhaustedError extends MqttClientError {
   override name = 'PacketIdExhaustedError';
   constructor() {
@@ -53,17 +99,46 @@ export class PacketIdExhaustedError extends MqttClientError {
   }
 }
 
-/** The offline/preflight queue is full and `queueFullBehavior` is `'reject'`. */
+/**
+ * The offline/preflight queue is full and `queueFullBehavior` is `'reject'`.
+ *
+ * @example
+ * ```ts
+ * const client = await connect(url, { maxQueuedMessages: 100, queueFullBehavior: 'reject' });
+ * await client.publish('a/b', 'x').catch((err) => {
+ *   if (err instanceof QueueFullError) console.warn('dropped: 100 messages already wait');
+ * });
+ * ```
+ */
 export class QueueFullError extends MqttClientError {
   override name = 'QueueFullError';
 }
 
-/** An outgoing packet is larger than the server's Maximum Packet Size [MQTT-3.2.2-15]. */
+/**
+ * An outgoing packet is larger than the server's Maximum Packet Size [MQTT-3.2.2-15].
+ *
+ * @example
+ * ```ts
+ * await client.publish('big', Buffer.alloc(10_000_000)).catch((err) => {
+ *   if (err instanceof PacketTooLargeError) console.warn('the server does not take packets that large');
+ * });
+ * ```
+ */
 export class PacketTooLargeError extends MqttClientError {
   override name = 'PacketTooLargeError';
 }
 
-/** The server acknowledged a PUBLISH, SUBSCRIBE or UNSUBSCRIBE with a failure reason code. */
+/**
+ * The server acknowledged a PUBLISH, SUBSCRIBE or UNSUBSCRIBE with a failure reason code.
+ *
+ * @example
+ * ```ts
+ * // MQTT 5: a PUBACK / PUBREC with a failure code rejects the publish.
+ * await client.publish('restricted/x', 'data', { qos: 1 }).catch((err) => {
+ *   if (err instanceof ReasonCodeError && err.reasonCode === 0x87) console.warn('not authorized');
+ * });
+ * ```
+ */
 export class ReasonCodeError extends MqttClientError {
   override name = 'ReasonCodeError';
   constructor(
@@ -74,12 +149,29 @@ export class ReasonCodeError extends MqttClientError {
   }
 }
 
-/** The client was ended (or ended while the operation was pending), or reconnecting is off. */
+/**
+ * The client was ended (or ended while the operation was pending), or reconnecting is off.
+ *
+ * @example
+ * ```ts
+ * await client.end();
+ * await client.publish('a/b', 'late').catch((err) => console.log(err instanceof ClientClosedError)); // true
+ * ```
+ */
 export class ClientClosedError extends MqttClientError {
   override name = 'ClientClosedError';
 }
 
-/** A bad argument or option; the message names it. */
+/**
+ * A bad argument or option; the message names it.
+ *
+ * @example
+ * ```ts
+ * await connect(url, { keepalive: -1 }).catch((err) => {
+ *   console.log(err instanceof InvalidArgumentError, err.message); // true 'keepalive: ...'
+ * });
+ * ```
+ */
 export class InvalidArgumentError extends MqttClientError {
   override name = 'InvalidArgumentError';
 }

@@ -1,5 +1,7 @@
 /**
  * Public API of the Weft MQTT client.
+ *
+ * @packageDocumentation
  */
 export { connect, MqttClient, Subscription, type Message, type PublishOptions, type PublishResult, type SubscribeOptions, type ConnectionStatus } from './client.js';
 export type { ClientOptions } from './options.js';

@@ -9,7 +9,21 @@ import { checkLogLevel } from '../log.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ConnectProperties, CoreConfig, WillOptions } from './core/types.js';
 
-/** Options of {@link connect}. Times are seconds for keepalive-like periods, ms otherwise. */
+/**
+ * Options of {@link connect}. Times are seconds for keepalive-like periods, ms otherwise.
+ *
+ * @example
+ * ```ts
+ * const client = await connect('mqtt://127.0.0.1:1883', {
+ *   clientId: 'sensor-1',
+ *   protocolVersion: 5,
+ *   clean: false,
+ *   keepalive: 30,
+ *   will: { topic: 'sensors/1/status', payload: 'offline', qos: 1, retain: true },
+ *   reconnectPeriod: 1000,
+ * });
+ * ```
+ */
 export interface ClientOptions {
   /** Client identifier. Default: `weft_` + 8 random hex digits. */
   clientId?: string;

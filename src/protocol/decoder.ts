@@ -23,6 +23,8 @@ export class PacketDecoder {
   private readonly parser: ReturnType<typeof mqttPacket.parser>;
   private decoded: Packet[] = [];
   private failure: Error | undefined;
+  /** Whole-packet sizes in bytes of what the last {@link push} returned, index for index. */
+  readonly sizes: number[] = [];
 
   /**
    * @param maxPacketSize largest whole packet accepted, in bytes.
@@ -62,6 +64,7 @@ export class PacketDecoder {
       throw err;
     }
     const out: Packet[] = [];
+    this.sizes.length = 0;
     for (const frame of frames) {
       this.parser.parse(frame);
       if (this.failure) {
@@ -70,7 +73,10 @@ export class PacketDecoder {
         const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
         throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
       }
-      out.push(...this.decoded);
+      for (const packet of this.decoded) {
+        out.push(packet);
+        this.sizes.push(frame.length);
+      }
       this.decoded = [];
     }
     return out;

@@ -53,7 +53,17 @@ function normalizeOptions(o: SubscriptionOptions): Readonly<SubscriptionOptions>
   return Object.freeze(out);
 }
 
-/** A single-thread {@link SubscriptionRegister} built on Maps. */
+/**
+ * A single-thread {@link SubscriptionRegister} built on Maps.
+ *
+ * @example
+ * ```ts
+ * const register = new ReferenceRegister();
+ * await register.subscribe(1, 'home/+/light', { qos: 1 });
+ * await register.subscribe(2, '$share/g/home/#', { qos: 0 });
+ * console.log(await register.match('home/kitchen/light', 0)); // session 1, and one member of group g
+ * ```
+ */
 export class ReferenceRegister implements SubscriptionRegister {
   readonly #maxSubscriptions: number;
   readonly #maxFilterLevels: number;

@@ -144,9 +144,24 @@ function fixedWords(maxOwners: number): { readers: number; undo: number; heap: n
   return { readers, undo, heap };
 }
 
-/** A {@link SubscriptionRegister} in shared memory, usable from every thread that attaches. */
+/**
+ * A {@link SubscriptionRegister} in shared memory, usable from every thread that attaches.
+ *
+ * @example
+ * ```ts
+ * // main thread: create, and hand the handle and an owner id to each worker
+ * const register = SharedRegister.create({ maxBytes: 64 << 20 });
+ * const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { handle: register.handle, owner: 2 } });
+ * worker.on('exit', () => void register.recoverDeadOwner(2));
+ *
+ * // worker.js: attach, then subscribe and match from this thread
+ * const shared = SharedRegister.attach(workerData.handle, { owner: workerData.owner });
+ * await shared.subscribe(5, 'sensors/#', { qos: 1 });
+ * const deliveries = shared.tryMatch('sensors/a', 0) ?? (await shared.match('sensors/a', 0));
+ * ```
+ */
 export class SharedRegister implements SubscriptionRegister {
-  /** This attachment's owner id (see {@link AttachOptions.owner}). */
+  /** This attachment's owner id (see `AttachOptions.owner`). */
   readonly owner: number;
   /** Post this to a worker; it calls {@link SharedRegister.attach}. */
   readonly handle: SharedRegisterHandle;

@@ -6,7 +6,16 @@
  * validates again before it stores anything, so a refused operation never touches shared state.
  */
 
-/** A topic name or filter broke a rule of the spec; `rule` is the OASIS rule id. */
+/**
+ * A topic name or filter broke a rule of the spec; `rule` is the OASIS rule id.
+ *
+ * @example
+ * ```ts
+ * await register.subscribe(1, 'a/#/b', { qos: 0 }).catch((err) => {
+ *   if (err instanceof TopicError) console.log(err.rule); // MQTT-4.7.1-2: '#' must be last
+ * });
+ * ```
+ */
 export class TopicError extends Error {
   override readonly name = 'TopicError';
   constructor(

@@ -5,17 +5,37 @@
  * The contract suite in `test/register/` runs the same operations on every implementation.
  */
 
-/** Quality of service levels. */
+/**
+ * Quality of service levels.
+ *
+ * @example
+ * ```ts
+ * const options: SubscriptionOptions = { qos: 1 satisfies QoS };
+ * ```
+ */
 export type QoS = 0 | 1 | 2;
 
 /**
  * A session as the register knows it: an opaque positive int32 the broker allocates
  * (1 ..= 0x7fffffff). The broker may put a generation in the high bits so that a reused slot
  * never receives a dead session's messages.
+ *
+ * @example
+ * ```ts
+ * const session: SessionId = 42;
+ * await register.subscribe(session, 'sensors/#', { qos: 0 });
+ * ```
  */
 export type SessionId = number;
 
-/** How a session subscribed to a filter: the MQTT 5 subscription options and identifier. */
+/**
+ * How a session subscribed to a filter: the MQTT 5 subscription options and identifier.
+ *
+ * @example
+ * ```ts
+ * await register.subscribe(7, 'chat/+', { qos: 1, noLocal: true, subscriptionId: 12 });
+ * ```
+ */
 export interface SubscriptionOptions {
   /** Maximum QoS granted for this subscription. */
   qos: QoS;
@@ -29,13 +49,32 @@ export interface SubscriptionOptions {
   subscriptionId?: number;
 }
 
-/** The answer to {@link SubscriptionRegister.subscribe}. */
+/**
+ * The answer to {@link SubscriptionRegister.subscribe}.
+ *
+ * @example
+ * ```ts
+ * const first = await register.subscribe(7, 'a/b', { qos: 0 });
+ * const again = await register.subscribe(7, 'a/b', { qos: 1 });
+ * console.log(first.isNew, again.isNew); // true false (replaced, now QoS 1)
+ * ```
+ */
 export interface SubscribeOutcome {
   /** False when the session already had this exact filter (and share group): it was replaced. */
   readonly isNew: boolean;
 }
 
-/** One recipient of a matched PUBLISH and how to send it. */
+/**
+ * One recipient of a matched PUBLISH and how to send it.
+ *
+ * @example
+ * ```ts
+ * await register.subscribe(7, 'a/+', { qos: 1, subscriptionId: 3 });
+ * await register.subscribe(7, 'a/#', { qos: 0 });
+ * const [delivery] = await register.match('a/b', 0);
+ * console.log(delivery); // { session: 7, qos: 1, retainAsPublished: false, subscriptionIds: [3] }
+ * ```
+ */
 export interface Delivery {
   /** The receiving session. */
   readonly session: SessionId;
@@ -49,7 +88,15 @@ export interface Delivery {
   readonly shareGroup?: string;
 }
 
-/** A subscription as stored, for listing a session's subscriptions. */
+/**
+ * A subscription as stored, for listing a session's subscriptions.
+ *
+ * @example
+ * ```ts
+ * await register.subscribe(7, '$share/workers/jobs/#', { qos: 1 });
+ * console.log(register.subscriptionsOf(7)); // [{ filter: '$share/workers/jobs/#', options: { qos: 1, ... } }]
+ * ```
+ */
 export interface StoredSubscription {
   /** The filter as the client sent it, `$share/{group}/` included. */
   readonly filter: string;
@@ -63,6 +110,14 @@ export interface StoredSubscription {
  * thread resolves them at once. Matching never blocks a thread: `tryMatch` answers at once or
  * says "a write is in progress" (undefined), and `match` waits for the answer without blocking
  * the event loop. The answer reflects some moment between call and return.
+ *
+ * @example
+ * ```ts
+ * const register: SubscriptionRegister = new ReferenceRegister();
+ * await register.subscribe(1, 'sensors/+/temp', { qos: 1 });
+ * const deliveries = register.tryMatch('sensors/kitchen/temp', 0) ?? (await register.match('sensors/kitchen/temp', 0));
+ * console.log(deliveries.map((d) => d.session)); // [1]
+ * ```
  */
 export interface SubscriptionRegister {
   /**
@@ -91,7 +146,16 @@ export interface SubscriptionRegister {
   readonly size: number;
 }
 
-/** The register is at its configured capacity; the SUBSCRIBE gets a failure code. */
+/**
+ * The register is at its configured capacity; the SUBSCRIBE gets a failure code.
+ *
+ * @example
+ * ```ts
+ * const register = new ReferenceRegister({ maxSubscriptions: 1 });
+ * await register.subscribe(1, 'a', { qos: 0 });
+ * await register.subscribe(1, 'b', { qos: 0 }).catch((err) => console.log(err instanceof RegisterFullError)); // true
+ * ```
+ */
 export class RegisterFullError extends Error {
   override readonly name = 'RegisterFullError';
 }
@@ -101,6 +165,14 @@ export { TopicError } from './topic.js';
 /**
  * The filter has more levels than the register was configured to store (`maxFilterLevels`);
  * the SUBSCRIBE gets a failure code (MQTT 5: 0x8F Topic Filter invalid). Nothing changes.
+ *
+ * @example
+ * ```ts
+ * const register = new ReferenceRegister({ maxFilterLevels: 2 });
+ * await register.subscribe(1, 'a/b/c', { qos: 0 }).catch((err) => {
+ *   if (err instanceof FilterTooDeepError) console.log(err.levels, err.maxLevels); // 3 2
+ * });
+ * ```
  */
 export class FilterTooDeepError extends Error {
   override readonly name = 'FilterTooDeepError';

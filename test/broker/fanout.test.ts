@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { Fanout } from '../../src/broker/fanout.js';
 import { SessionThreadTable } from '../../src/broker/session-threads.js';
+import { SessionBacklog, backlogLimits } from '../../src/broker/session-backlog.js';
 import type { Delivery, SubscriptionRegister } from '../../src/register/types.js';
 import type { RoutedMessage } from '../../src/session/core/api.js';
 
@@ -26,9 +27,11 @@ class BusyRegister {
   }
 }
 
-function message(n: number): RoutedMessage {
-  return { topic: 't', payload: new Uint8Array([n]), qos: 0, retain: false };
+function message(n: number, qos: 0 | 1 = 0): RoutedMessage {
+  return { topic: 't', payload: new Uint8Array([n]), qos, retain: false };
 }
+
+const backlog = (): SessionBacklog => SessionBacklog.create(16, backlogLimits(8, 1000));
 
 const delivery = (session: number): Delivery => ({ session, qos: 1, retainAsPublished: false, subscriptionIds: [] });
 
@@ -39,7 +42,7 @@ describe('Fanout', () => {
     table.place(7, 1);
     const received: number[] = [];
     const matched: number[] = [];
-    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, 'test', 1, (session, m) => {
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 'test', 1, (session, m) => {
       received.push(m.payload[0]!);
       return session === 7;
     });
@@ -63,7 +66,7 @@ describe('Fanout', () => {
     const table = SessionThreadTable.create(16);
     table.place(5, 1); // session 6 is not placed (gone, or not started)
     const local: number[] = [];
-    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, 'test', 1, (session) => {
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 'test', 1, (session) => {
       local.push(session);
       return true;
     });
@@ -72,6 +75,22 @@ describe('Fanout', () => {
     expect(local).to.deep.equal([5]);
     expect(matched).to.equal(2);
     expect(fanout.counters.unplaced).to.equal(1);
+    fanout.close();
+  });
+
+  it('counts QoS 1/2 deliveries in the backlog and reports the first congested subscriber', () => {
+    const register = new BusyRegister([delivery(5)]);
+    const table = SessionThreadTable.create(16);
+    table.place(5, 1);
+    const counts = backlog(); // high water 4
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, counts, 'test', 1, () => true);
+    expect(fanout.route(message(1, 0), 3)).to.equal(undefined);
+    expect(counts.depth(5), 'QoS 0 is not counted').to.equal(0);
+    for (let n = 1; n <= 3; n++) expect(fanout.route(message(n, 1), 3)).to.equal(undefined);
+    const congestion = fanout.route(message(4, 1), 3);
+    expect(counts.depth(5)).to.equal(4);
+    expect(congestion?.session).to.equal(5);
+    expect(congestion?.since).to.be.greaterThan(0);
     fanout.close();
   });
 });

@@ -51,6 +51,25 @@ const INTERNAL_TOKEN = -1;
 /** Largest packet MQTT can frame: remaining length 268,435,455 plus a 5-byte fixed header. */
 const PROTOCOL_MAX_PACKET = 268_435_460;
 
+/**
+ * The client protocol as a pure state machine: every method takes the current time and returns
+ * a {@link CoreOutput} (packets to write, transport actions, events, next deadline). The
+ * client thread drives one; tests drive one with a settable clock.
+ *
+ * @example
+ * ```ts
+ * const core = new ClientCore(config);                 // config: a complete CoreConfig
+ * let out = core.start(Date.now());                    // actions: [{ type: 'open' }]
+ * const socket = net.connect(1883, '127.0.0.1', () => {
+ *   out = core.transportOpen(Date.now());              // writes: [CONNECT]
+ *   for (const w of out.writes) socket.write(w.bytes);
+ * });
+ * socket.on('data', (bytes) => {
+ *   out = core.receive(bytes, Date.now());             // CONNACK → event 'connect'
+ *   for (const w of out.writes) socket.write(w.bytes);
+ * });
+ * ```
+ */
 export class ClientCore {
   private stateValue = ClientState.Idle;
   private config: CoreConfig;

@@ -5,7 +5,16 @@
  */
 import type { IConnackPacket, IPublishPacket, ISubackPacket, IUnsubackPacket, IAuthPacket, IDisconnectPacket, Packet, QoS, UserProperties } from 'mqtt-packet';
 
-/** The client's one state. */
+/**
+ * The client's one state.
+ *
+ * @example
+ * ```ts
+ * const core = new ClientCore(config);
+ * core.start(Date.now());
+ * console.log(core.state === ClientState.Connecting); // true
+ * ```
+ */
 export enum ClientState {
   /** Created; `start()` not called yet. */
   Idle = 'idle',
@@ -25,7 +34,14 @@ export enum ClientState {
   Ended = 'ended',
 }
 
-/** Last will, as MQTT.js spells it. */
+/**
+ * Last will, as MQTT.js spells it.
+ *
+ * @example
+ * ```ts
+ * await connect(url, { will: { topic: 'devices/7/status', payload: 'gone', qos: 1, retain: true } });
+ * ```
+ */
 export interface WillOptions {
   topic: string;
   payload: Buffer | string;
@@ -34,12 +50,37 @@ export interface WillOptions {
   properties?: NonNullable<NonNullable<import('mqtt-packet').IConnectPacket['will']>['properties']>;
 }
 
-/** MQTT 5 CONNECT properties. */
+/**
+ * MQTT 5 CONNECT properties.
+ *
+ * @example
+ * ```ts
+ * await connect(url, { protocolVersion: 5, properties: { sessionExpiryInterval: 3600, receiveMaximum: 100 } });
+ * ```
+ */
 export type ConnectProperties = NonNullable<import('mqtt-packet').IConnectPacket['properties']>;
-/** MQTT 5 PUBLISH properties. */
+/**
+ * MQTT 5 PUBLISH properties.
+ *
+ * @example
+ * ```ts
+ * await client.publish('rpc/add', '[1,2]', {
+ *   qos: 1,
+ *   properties: { responseTopic: 'rpc/replies/me', correlationData: Buffer.from('42'), messageExpiryInterval: 60 },
+ * });
+ * ```
+ */
 export type PublishProperties = NonNullable<IPublishPacket['properties']>;
 
-/** Configuration of one core; every field already validated and defaulted (see `options.ts`). */
+/**
+ * Configuration of one core; every field already validated and defaulted (see `options.ts`).
+ *
+ * @example
+ * ```ts
+ * // Usually built from ClientOptions by the client; a test harness may write one out.
+ * const core = new ClientCore({ ...config, keepalive: 10, recvIdleAbortPeriod: 0 });
+ * ```
+ */
 export interface CoreConfig {
   protocolVersion: 4 | 5;
   clientId: string;
@@ -101,7 +142,17 @@ export interface ReceivedMessage {
   properties?: IPublishPacket['properties'];
 }
 
-/** Events for the application, in the order they happened. */
+/**
+ * Events for the application, in the order they happened.
+ *
+ * @example
+ * ```ts
+ * for (const event of core.receive(bytes, Date.now()).events) {
+ *   if (event.type === 'message') console.log(event.message.topic);
+ *   else if (event.type === 'connect') console.log('session present:', event.sessionPresent);
+ * }
+ * ```
+ */
 export type ClientEvent =
   | { type: 'connect'; connack: IConnackPacket; sessionPresent: boolean; reconnect: boolean }
   | { type: 'reconnect' }
@@ -118,7 +169,19 @@ export type ClientEvent =
   | { type: 'paused' }
   | { type: 'ended' };
 
-/** The result of every core call. */
+/**
+ * The result of every core call.
+ *
+ * @example
+ * ```ts
+ * function carryOut(out: CoreOutput): void {
+ *   for (const w of out.writes) socket.write(w.bytes);
+ *   for (const a of out.actions) if (a.type === 'close') socket.end();
+ *   for (const e of out.events) emit(e);
+ *   if (out.deadline !== undefined) setTimeout(() => carryOut(core.tick(Date.now())), out.deadline - Date.now());
+ * }
+ * ```
+ */
 export interface CoreOutput {
   /** Packets to write, in order, before any action. */
   writes: OutgoingPacket[];

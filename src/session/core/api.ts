@@ -354,6 +354,8 @@ export interface SessionCoreApi {
   readonly state: SessionState;
   /** The protocol level of the current/last connection (4 before the first CONNECT). */
   readonly protocolVersion: ProtocolVersion;
+  /** Messages waiting for the window or for the client to come back (cheap: no allocation). */
+  readonly queued: number;
 
   /**
    * A CONNECT for this session: the first, a reconnect of a persistent session, or a takeover

@@ -65,6 +65,10 @@ export class SessionCore implements SessionCoreApi {
     return this.s.state;
   }
 
+  get queued(): number {
+    return this.s.queue.length;
+  }
+
   get protocolVersion(): ProtocolVersion {
     return this.s.version;
   }

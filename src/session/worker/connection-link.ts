@@ -29,7 +29,10 @@ export class ConnectionLink implements Flushable {
   readonly decoder: PacketDecoder;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
+  /** Consumed bytes not yet acknowledged to main; negative while held packets owe it. */
   private consumed = 0;
+  /** Packets decoded and held back while the session's publishing is paused, in order. */
+  readonly held: { packet: Packet; size: number }[] = [];
   /** Bytes posted to main that its socket has not yet flushed. */
   awaitingSocket = 0;
   private closeAfterFlush = false;
@@ -57,6 +60,23 @@ export class ConnectionLink implements Flushable {
     if (this.consumed >= this.ackEvery) this.batch.mark(this);
   }
 
+  /**
+   * Keeps a decoded packet for later. Its bytes stay unacknowledged to main until it is taken,
+   * so main's relay window (it pauses the socket) bounds what can be held.
+   */
+  hold(packet: Packet, size: number): void {
+    this.held.push({ packet, size });
+    this.consumed -= size;
+  }
+
+  /** The oldest held packet, its bytes now consumed. */
+  takeHeld(): Packet | undefined {
+    const next = this.held.shift();
+    if (next === undefined) return undefined;
+    this.consume(next.size);
+    return next.packet;
+  }
+
   /** Encodes and queues `packets` for this turn's batch. */
   write(packets: readonly Packet[]): void {
     if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
@@ -78,8 +98,9 @@ export class ConnectionLink implements Flushable {
 
   flush(): void {
     if (this.state === LinkState.Closed) return;
-    if (this.chunkBytes === 0 && this.consumed === 0 && !this.closeAfterFlush) return;
-    const message: OutMessage = { t: 'out', connection: this.id, chunks: [], consumed: this.consumed };
+    const consumed = Math.max(0, this.consumed);
+    if (this.chunkBytes === 0 && consumed === 0 && !this.closeAfterFlush) return;
+    const message: OutMessage = { t: 'out', connection: this.id, chunks: [], consumed };
     const transfer: ArrayBuffer[] = [];
     if (this.chunkBytes > 0) {
       // encodePacket's buffers may be slices of Node's shared pool, which cannot be transferred:
@@ -93,7 +114,7 @@ export class ConnectionLink implements Flushable {
     }
     this.chunks = [];
     this.chunkBytes = 0;
-    this.consumed = 0;
+    this.consumed -= consumed;
     if (this.closeAfterFlush) {
       message.close = true;
       this.state = LinkState.Closed;

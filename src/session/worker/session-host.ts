@@ -21,12 +21,31 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
 import type { AttachMessage, FromSession, ToSession } from '../../broker/thread-messages.js';
 import { CounterWord } from '../../broker/shared-counters.js';
+import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
 import { ConnectionLink, LinkState } from './connection-link.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
 function takesPackets(state: SessionState): boolean {
   return state === SessionState.Connected || state === SessionState.Authenticating;
+}
+
+/**
+ * Client packets the core still takes while the session's publishing is paused: they complete
+ * earlier flows and never change what a held PUBLISH would see, and the acknowledgements are
+ * what drains this session's own queue (a client subscribed to what it publishes).
+ */
+function passesPause(packet: Packet): boolean {
+  switch (packet.cmd) {
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'pingreq':
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Where the host is in its life. */
@@ -55,7 +74,13 @@ export class SessionHost {
   private readonly retainedRequests = new Map<number, SendRetainedAction>();
   private nextRequest = 1;
   /** QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued). */
-  private held: { message: RoutedMessage; info: DeliveryInfo }[] = [];
+  private heldDeliveries: { message: RoutedMessage; info: DeliveryInfo }[] = [];
+  /** The subscriber this session's publishing waits for, while paused (see SessionBacklog). */
+  private pausedBy: Congestion | undefined;
+  /** The core's queue length as last counted in the shared backlog. */
+  private countedQueued = 0;
+  /** QoS 1/2 deliveries received and not yet subtracted from the shared backlog. */
+  private receivedDeliveries = 0;
   /** Register writes of this session, one after another. */
   private writes: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -83,14 +108,15 @@ export class SessionHost {
    * which is what the spec asks [MQTT-4.6.0-6].
    */
   deliver(message: RoutedMessage, info: DeliveryInfo): void {
-    if (this.state !== HostState.Live || this.core === undefined) return;
+    if (countsInBacklog(message, info.qos)) this.receivedDeliveries++;
+    if (this.state !== HostState.Live || this.core === undefined) return this.settleBacklog();
     const qos0 = message.qos === 0 || info.qos === 0;
-    if (qos0 && (this.held.length > 0 || this.behind())) {
-      if (this.held.length >= this.thread.sessionConfig.maxQueued) {
+    if (qos0 && (this.heldDeliveries.length > 0 || this.behind())) {
+      if (this.heldDeliveries.length >= this.thread.sessionConfig.maxQueued) {
         this.thread.counters.add(CounterWord.relayDropped);
         return;
       }
-      this.held.push({ message, info });
+      this.heldDeliveries.push({ message, info });
       return;
     }
     this.apply(this.core.deliver(message, info, Date.now()));
@@ -160,12 +186,41 @@ export class SessionHost {
         this.decodeFailed(link, err);
         continue;
       }
-      for (const packet of packets) {
+      const sizes = link.decoder.sizes;
+      for (let i = 0; i < packets.length; i++) {
         if (link.state !== LinkState.New && link.state !== LinkState.Attached) break;
-        if (link.state === LinkState.New) this.connect(link, packet);
-        else if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
-          this.apply(this.core.receive(packet, Date.now()));
-        }
+        const packet = packets[i]!;
+        const paused = this.pausedBy !== undefined || link.held.length > 0;
+        if (paused && link.state === LinkState.Attached && !passesPause(packet)) link.hold(packet, sizes[i]!);
+        else this.take(link, packet);
+      }
+    }
+  }
+
+  /** One packet of `link` for the session. */
+  private take(link: ConnectionLink, packet: Packet): void {
+    if (link.state === LinkState.New) this.connect(link, packet);
+    else if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
+      this.apply(this.core.receive(packet, Date.now()));
+    }
+  }
+
+  /**
+   * A PUBLISH of this session reached a subscriber that is behind: read nothing more from the
+   * client but acknowledgements until it drains (or stalls). Held bytes are not acknowledged to
+   * main, so main's relay window pauses the socket and TCP slows the client down.
+   */
+  private pause(congestion: Congestion): void {
+    this.pausedBy = congestion;
+    void this.thread.backlog.waitUntilClear(congestion.session, congestion.since).then(() => this.resume());
+  }
+
+  private resume(): void {
+    this.pausedBy = undefined;
+    for (const link of this.links.values()) {
+      while (this.pausedBy === undefined && link.held.length > 0) {
+        const packet = link.takeHeld()!;
+        if (link.state === LinkState.Attached) this.take(link, packet);
       }
     }
   }
@@ -229,7 +284,7 @@ export class SessionHost {
     link.state = LinkState.Closed;
     if (link !== this.current) return;
     this.current = undefined;
-    this.held = [];
+    this.heldDeliveries = [];
     if (this.core !== undefined && takesPackets(this.core.state)) {
       if (wasOpen) this.log.info({ remote: link.remote, cause }, 'client disconnected');
       this.apply(this.core.connectionLost(Date.now(), cause));
@@ -253,7 +308,20 @@ export class SessionHost {
     if (core === undefined) return;
     if (out.packets.length > 0 && link !== undefined) link.write(out.packets);
     for (const action of out.actions) this.act(action, link, previous);
+    this.settleBacklog();
     this.schedule();
+  }
+
+  /**
+   * Brings this session's word of the shared backlog up to date: deliveries received since, and
+   * the change in the core's queue (a core that is gone queues nothing).
+   */
+  private settleBacklog(): void {
+    const queued = this.core?.queued ?? 0;
+    const consumed = this.receivedDeliveries + this.countedQueued - queued;
+    this.receivedDeliveries = 0;
+    this.countedQueued = queued;
+    this.thread.backlog.consumed(this.sessionId, consumed);
   }
 
   private act(action: Action, link: ConnectionLink | undefined, previous: ConnectionLink | undefined): void {
@@ -261,7 +329,7 @@ export class SessionHost {
     switch (action.kind) {
       case 'route': {
         const packetId = action.ackPacketId;
-        this.thread.fanout.route(
+        const congestion = this.thread.fanout.route(
           action.message,
           this.sessionId,
           packetId === undefined
@@ -270,6 +338,7 @@ export class SessionHost {
                 if (this.core === core && core.state !== SessionState.Ended) this.apply(core.completeRoute(packetId, matched, Date.now()));
               },
         );
+        if (congestion !== undefined && this.pausedBy === undefined) this.pause(congestion);
         return;
       }
       case 'retain':
@@ -307,7 +376,7 @@ export class SessionHost {
         link.close();
         if (link === this.current) {
           this.current = undefined;
-          this.held = [];
+          this.heldDeliveries = [];
           this.log.info({ remote: link.remote, reason: action.reason }, 'client disconnected');
           if (takesPackets(core.state)) {
             this.apply(core.connectionLost(Date.now(), action.reason));
@@ -357,8 +426,8 @@ export class SessionHost {
   }
 
   private releaseHeld(): void {
-    while (this.held.length > 0 && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
-      const { message, info } = this.held.shift()!;
+    while (this.heldDeliveries.length > 0 && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
+      const { message, info } = this.heldDeliveries.shift()!;
       this.apply(this.core.deliver(message, info, Date.now()));
     }
   }
@@ -385,7 +454,8 @@ export class SessionHost {
     if (this.state === HostState.Done || this.state === HostState.Ending) return;
     this.state = HostState.Ending;
     this.core = undefined;
-    this.held = [];
+    this.settleBacklog();
+    this.heldDeliveries = [];
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.post({ t: 'ending', lastConnection: this.lastAttached });
@@ -397,6 +467,7 @@ export class SessionHost {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.core = undefined;
+    this.settleBacklog();
     this.thread.batch.flushNow();
     this.thread.sessions.delete(this.sessionId);
     this.port.close();

@@ -9,6 +9,7 @@ import { getLogger } from '../../log.js';
 import type { SubscriptionRegister, SessionId } from '../../register/types.js';
 import { Fanout, mailboxName } from '../../broker/fanout.js';
 import { SessionThreadTable } from '../../broker/session-threads.js';
+import { SessionBacklog } from '../../broker/session-backlog.js';
 import type { MailboxBatch, WorkerSetup } from '../../broker/thread-messages.js';
 import { TurnBatch } from '../../broker/turn-batch.js';
 import { SharedCounters } from '../../broker/shared-counters.js';
@@ -24,6 +25,7 @@ export class WorkerThread {
   readonly batch = new TurnBatch();
   readonly register: SubscriptionRegister;
   readonly table: SessionThreadTable;
+  readonly backlog: SessionBacklog;
   readonly fanout: Fanout;
   readonly sessionConfig: SessionConfig;
   readonly maxPacketSize: number;
@@ -39,8 +41,9 @@ export class WorkerThread {
     this.relayBufferBytes = setup.relayBufferBytes;
     this.register = attachRegister(setup.registerHandle as RegisterLinkHandle, threadId);
     this.table = new SessionThreadTable(setup.sessionThreads);
+    this.backlog = new SessionBacklog(setup.backlog, setup.backlogLimits);
     this.counters = new SharedCounters(setup.counters);
-    this.fanout = new Fanout(this.register, this.table, setup.brokerId, threadId, (session, message, info) => {
+    this.fanout = new Fanout(this.register, this.table, this.backlog, setup.brokerId, threadId, (session, message, info) => {
       const host = this.sessions.get(session);
       if (host === undefined) return false;
       host.deliver(message, info);

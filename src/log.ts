@@ -3,8 +3,7 @@
  *
  * Levels follow haka-mqtt's discipline: `warn` for faults of a peer (network failures, protocol
  * violations), `info` for lifecycle (start, stop, connect, disconnect), `debug` for packet
- * traces. The level comes from the caller's option, else `WEFT_LOG_LEVEL`, else `info`
- * (`silent` under mocha unless `WEFT_LOG_LEVEL` says otherwise).
+ * traces. The level comes from the caller's option, else `WEFT_LOG_LEVEL`, else `info`.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 

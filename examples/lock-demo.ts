@@ -16,9 +16,9 @@
  * module is internal (not part of the package's public API); it is imported here to show it.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { parseArgs } from 'node:util';
 import { H } from '../src/register/shared-layout.js';
 import { lock, tryLock, unlock } from '../src/register/shared-lock.js';
+import { integerOptions } from './integer-options.js';
 
 type Variant = 'plain' | 'atomic' | 'lock';
 
@@ -124,16 +124,10 @@ async function run(variant: Variant, workers: number, iterations: number): Promi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      workers: { type: 'string', default: '4' },
-      iterations: { type: 'string', default: '1000000' },
-    },
+  const { workers, iterations } = integerOptions({
+    workers: { default: 4, min: 1, max: 64 },
+    iterations: { default: 1_000_000, min: 1, max: 10_000_000 },
   });
-  const workers = Number(values.workers);
-  const iterations = Number(values.iterations);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error('--workers: expected 1 to 64');
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000) throw new Error('--iterations: expected 1 to 10000000');
   const expected = workers * iterations;
   console.log(`${workers} workers × ${iterations} increments of one shared counter; expected total ${expected}`);
 

@@ -17,8 +17,8 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { connect, startBroker } from '../src/index.js';
+import { integerOptions } from './integer-options.js';
 
 type QoS = 1 | 2;
 
@@ -193,16 +193,10 @@ async function round(url: string, qos: QoS, messages: number, consumers: number)
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      messages: { type: 'string', default: '3000' },
-      consumers: { type: 'string', default: '3' },
-    },
+  const { messages, consumers } = integerOptions({
+    messages: { default: 3000, min: 1, max: 65535 },
+    consumers: { default: 3, min: 1, max: 16 },
   });
-  const messages = Number(values.messages);
-  const consumers = Number(values.consumers);
-  if (!Number.isInteger(messages) || messages < 1 || messages > 65535) throw new Error('--messages: expected 1 to 65535');
-  if (!Number.isInteger(consumers) || consumers < 1 || consumers > 16) throw new Error('--consumers: expected 1 to 16');
 
   const broker = await startBroker({ port: 0, logLevel: 'warn' });
   console.log(`broker on ${broker.url}, ${broker.stats().threads} session threads`);

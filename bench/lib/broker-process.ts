@@ -47,7 +47,10 @@ interface Hello {
 /** Starts the broker; throws {@link BrokerUnavailable} when it cannot run here, with the reason. */
 export async function launchBroker(launch: BrokerLaunch): Promise<RunningBroker> {
   const entry = fileURLToPath(new URL(`../brokers/${launch.name}.js`, import.meta.url));
-  const args = [entry];
+  // WEFT_BENCH_BROKER_NODE_ARGS: extra Node flags for the broker child, e.g. `--cpu-prof
+  // --cpu-prof-dir=prof` to profile it (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.WEFT_BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const args = [...nodeArgs, entry];
   if (launch.threads !== undefined) args.push('--threads', String(launch.threads));
   const command = launch.cpuSet === null ? process.execPath : 'taskset';
   const argv = launch.cpuSet === null ? args : ['-c', launch.cpuSet, process.execPath, ...args];

@@ -16,10 +16,11 @@ import { utf8Length } from '../register/topic.js';
 import { encodePacket } from '../protocol/encoder.js';
 import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import { DecodeError } from '../protocol/decoder.js';
+import { answerUndecodableConnect } from '../session/core/connect.js';
 import type { RoutedMessage } from '../session/core/api.js';
 import { validateSessionConfig } from '../session/core/config.js';
-import { expiryFrom, messageProperties, payloadBytes } from '../session/core/message.js';
 import { ClientConnection, type ConnectionEvents } from './client-connection.js';
+import { CrashWills } from './crash-wills.js';
 import { Fanout } from './fanout.js';
 import { SessionBacklog, backlogLimits } from './session-backlog.js';
 import { resolveBrokerOptions, type BrokerOptions, type ResolvedBrokerOptions } from './options.js';
@@ -34,6 +35,7 @@ import { socketTransferSupported } from './socket-transfer.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
 import type { FromSession, SessionTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
+import { ThreadLinks } from './thread-links.js';
 
 /** Counters of what the bounds refused, and of crashes; for logs, stats and tests. */
 export interface BrokerCounters {
@@ -111,6 +113,10 @@ export interface Broker {
 export const kCrashSessionThread = Symbol('weft.crashSessionThread');
 /** Test hook: the symbol under which a broker exposes `threadOf(clientId)`. */
 export const kSessionThreadOf = Symbol('weft.sessionThreadOf');
+/** Test hook: the symbol under which a broker exposes how many crash wills wait for their delay. */
+export const kPendingCrashWills = Symbol('weft.pendingCrashWills');
+/** Test hook: the symbol under which a broker exposes `relayState(clientId)` (see test-hooks.ts). */
+export const kRelayStateOf = Symbol('weft.relayStateOf');
 
 /**
  * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883).
@@ -156,12 +162,21 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly directory = new Map<string, SessionEntry>();
   /** Every session not yet cleaned up. */
   private readonly entries = new Set<SessionEntry>();
+  /** Live entries by session id, for the bytes that arrive over the thread links. */
+  private readonly bySession = new Map<number, SessionEntry>();
+  private readonly threadLinks = new ThreadLinks((out) =>
+    this.bySession.get(out.session)?.connections.get(out.connection)?.fromWorker(out.chunks, out.consumed, out.close === true),
+  );
   private readonly connections = new Set<ClientConnection>();
   private relayed = 0;
   private nextConnection = 1;
   private readonly recoveredThreads = new Set<number>();
   private recovering: Promise<void> = Promise.resolve();
   private readonly entryDone = new Map<SessionEntry, () => void>();
+  /** Wills of a dead thread's connections that wait for their Will Delay Interval. */
+  private readonly crashWills = new CrashWills((will) => this.publishCrashWill(will));
+  /** The session core's cap on Session Expiry Interval (a crash will waits at most that long). */
+  private readonly maxSessionExpiry: number;
   private closing: Promise<void> | undefined;
   private readonly counters: BrokerCounters = {
     refusedConnections: 0,
@@ -187,8 +202,16 @@ class MainBroker implements Broker, ConnectionEvents {
       maxInflight: options.maxInflight,
       maxQueued: options.maxQueuedMessages,
       maxPacketSize: options.maxPacketSize,
+      receiveMaximum: options.receiveMaximum,
+      topicAliasMaximum: options.topicAliasMaximum,
+      maxKeepAlive: options.maxKeepAlive,
+      maximumQoS: options.maximumQoS,
+      retainAvailable: options.retainAvailable,
+      wildcardSubscriptionAvailable: options.wildcardSubscriptionAvailable,
+      subscriptionIdentifiersAvailable: options.subscriptionIdentifiersAvailable,
+      sharedSubscriptionAvailable: options.sharedSubscriptionAvailable,
     };
-    validateSessionConfig(sessionOptions);
+    this.maxSessionExpiry = validateSessionConfig(sessionOptions).maxSessionExpiryInterval;
     this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: placementFor(options).maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
     this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
@@ -198,7 +221,9 @@ class MainBroker implements Broker, ConnectionEvents {
       maxBytes: options.maxRetainedBytes,
     });
     // Main hosts no session: its fanout only sends (the wills of a dead thread's sessions).
-    this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, this.brokerId, 0, () => false);
+    this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, this.brokerId, 0, () => false, (to, port) =>
+      this.threadLinks.forward(to, port),
+    );
     this.pool = createSessionPool(placementFor(options), {
       brokerId: this.brokerId,
       registerHandle: this.registerHost.handle,
@@ -299,6 +324,17 @@ class MainBroker implements Broker, ConnectionEvents {
     return this.directory.get(clientId)?.threadId ?? 0;
   }
 
+  /** Test hook: crash wills waiting for their delay. */
+  [kPendingCrashWills](): number {
+    return this.crashWills.size;
+  }
+
+  /** Test hook: whether main reads `clientId`'s socket, and the bytes its session has not consumed. */
+  [kRelayStateOf](clientId: string): { paused: boolean; unconsumed: number } | undefined {
+    const connection = this.directory.get(clientId)?.openConnections().at(-1);
+    return connection && { paused: connection.socket.isPaused(), unconsumed: connection.unconsumed };
+  }
+
   // ---- connections ----
 
   private accept(socket: Socket): void {
@@ -312,12 +348,7 @@ class MainBroker implements Broker, ConnectionEvents {
 
   firstPacket(connection: ClientConnection, packet: Packet | undefined, error: Error | undefined): void {
     if (this.closing) return connection.destroy();
-    if (packet === undefined) {
-      // An undecodable first packet still goes to a (new, anonymous) session so that the
-      // session core answers it the way the protocol wants.
-      this.log.warn({ remote: connection.remote, err: error?.message, kind: (error as DecodeError | undefined)?.kind }, 'undecodable first packet');
-      return this.startSession(connection, `weft-undecodable-${connection.id}`, undefined, false);
-    }
+    if (packet === undefined) return this.refuseUndecodable(connection, error);
     if (packet.cmd !== 'connect') {
       // [MQTT-3.1.0-1] the first packet from a client must be CONNECT.
       this.counters.notConnectFirst++;
@@ -333,13 +364,28 @@ class MainBroker implements Broker, ConnectionEvents {
       this.counters.refusedConnections++;
       return this.refuse(connection, connect, 'maxConnections reached');
     }
+    // A connection for this client id is opened: wills a crash left waiting are not sent [MQTT-3.1.2-8].
+    this.crashWills.cancel(clientId);
     if (existing !== undefined) {
       // The session exists on some thread: the connection joins it there (resume or takeover
       // happen inside that one thread; no session state ever moves [MQTT-3.1.4-2]).
       this.relay(connection, existing, assigned);
       return;
     }
-    this.startSession(connection, clientId, assigned, true);
+    this.startSession(connection, clientId, assigned);
+  }
+
+  /**
+   * An undecodable first packet has no session to answer it (its client id is unknown): main
+   * answers from its first bytes, the way `answerUndecodableConnect` reads the spec.
+   */
+  private refuseUndecodable(connection: ClientConnection, error: Error | undefined): void {
+    const fault = error instanceof DecodeError ? error.kind : 'malformed';
+    this.sharedCounters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
+    const answer = answerUndecodableConnect(connection.firstBytes(), fault);
+    this.log.warn({ remote: connection.remote, err: error?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
+    if (answer.connack === undefined) return connection.destroy();
+    connection.refuse(encodePacket(answer.connack, answer.version));
   }
 
   connectTimedOut(connection: ClientConnection): void {
@@ -373,17 +419,20 @@ class MainBroker implements Broker, ConnectionEvents {
 
   // ---- sessions ----
 
-  private startSession(connection: ClientConnection, clientId: string, assigned: string | undefined, listed: boolean): void {
+  private startSession(connection: ClientConnection, clientId: string, assigned: string | undefined): void {
     const id = this.ids.allocate();
     if (id === undefined) {
       this.counters.refusedSessions++;
       if (connection.connect) return this.refuse(connection, connection.connect, 'maxSessions reached');
       return connection.destroy();
     }
-    const entry = new SessionEntry(id, clientId, listed, { message: (e, m) => this.onSessionMessage(e, m) });
+    const entry = new SessionEntry(id, clientId, { message: (e, m) => this.onSessionMessage(e, m) });
     this.entries.add(entry);
-    if (listed) this.directory.set(clientId, entry);
+    this.bySession.set(id, entry);
+    this.directory.set(clientId, entry);
     entry.port.on('close', () => {
+      // What the session wrote over its thread's link before closing goes out first.
+      this.threadLinks.drain(entry.threadId);
       entry.portClosed = true;
       // A port that closes while the session is live means its thread died: the task's
       // rejection (below) does the crash handling, unless the task had already ended.
@@ -402,8 +451,11 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   private onSessionMessage(entry: SessionEntry, message: FromSession): void {
+    // What the session wrote over its thread's link before this message goes out first.
+    this.threadLinks.drain(entry.threadId);
     switch (message.t) {
       case 'started':
+        if (message.link !== undefined) this.threadLinks.add(message.threadId, message.link);
         if (entry.state !== EntryState.Starting) return;
         if (entry.onStarted(message.threadId) === 0) {
           // Its connection went away before the worker was ready: nothing to serve.
@@ -411,9 +463,6 @@ class MainBroker implements Broker, ConnectionEvents {
           entry.state = EntryState.Cancelled;
           entry.post({ t: 'cancel' });
         }
-        return;
-      case 'out':
-        entry.connections.get(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
         return;
       case 'retain':
         this.retain(message.topic, message.message);
@@ -499,11 +548,9 @@ class MainBroker implements Broker, ConnectionEvents {
     this.unlist(entry);
     entry.state = EntryState.Ending;
     this.table.clear(entry.id);
-    const wills: RoutedMessage[] = [];
-    const now = Date.now();
+    const connects: IConnectPacket[] = [];
     for (const connection of entry.openConnections()) {
-      const will = connection.connect?.will;
-      if (will) wills.push(willMessage(will, now));
+      if (connection.connect?.will) connects.push(connection.connect);
       connection.destroy();
     }
     try {
@@ -511,12 +558,18 @@ class MainBroker implements Broker, ConnectionEvents {
     } catch (removeErr) {
       this.log.error({ err: removeErr }, 'removing a dead session from the register failed');
     }
-    for (const will of wills) {
-      this.counters.crashWills++;
-      if (will.retain) this.retain(will.topic, will.payload.byteLength === 0 ? undefined : will);
-      this.fanout.route(will, 0);
-    }
+    // The session's state died with its thread (a reconnect finds no session: Session Present
+    // 0); its wills go now, or after their v5 Will Delay Interval (crash-wills.ts).
+    const now = Date.now();
+    for (const connect of connects) this.crashWills.add(entry.clientId, connect, now, this.maxSessionExpiry);
     this.cleanup(entry);
+  }
+
+  /** Publishes a will of a dead thread's session from main (and stores it if retained). */
+  private publishCrashWill(will: RoutedMessage): void {
+    this.counters.crashWills++;
+    if (will.retain) this.retain(will.topic, will.payload.byteLength === 0 ? undefined : will);
+    this.fanout.route(will, 0);
   }
 
   private cleanup(entry: SessionEntry): void {
@@ -524,6 +577,7 @@ class MainBroker implements Broker, ConnectionEvents {
     entry.state = EntryState.Gone;
     this.unlist(entry);
     this.entries.delete(entry);
+    if (this.bySession.get(entry.id) === entry) this.bySession.delete(entry.id);
     for (const connection of entry.openConnections()) connection.destroy();
     this.table.clear(entry.id);
     this.backlog.clear(entry.id);
@@ -540,6 +594,8 @@ class MainBroker implements Broker, ConnectionEvents {
 
   private async shutdown(): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Sessions end with the broker, so crash wills still waiting for their delay go now [MQTT-3.1.2-8].
+    this.crashWills.flush(Date.now());
     for (const connection of this.connections) {
       if (connection.session === undefined) connection.destroy();
     }
@@ -559,25 +615,9 @@ class MainBroker implements Broker, ConnectionEvents {
     for (const connection of this.connections) connection.destroy();
     this.fanout.close();
     await this.pool.destroy();
+    this.threadLinks.close();
     for (const entry of [...this.entries]) this.cleanup(entry);
     await serverClosed;
     this.log.info({ url: this.url }, 'broker closed');
   }
-}
-
-type ConnectWill = NonNullable<IConnectPacket['will']>;
-
-/** The will of a connection as a routed message (main publishes it when the thread died). */
-function willMessage(will: ConnectWill, now: number): RoutedMessage {
-  const message: RoutedMessage = {
-    topic: will.topic,
-    payload: payloadBytes(will.payload as Buffer | string),
-    qos: will.qos ?? 0,
-    retain: will.retain ?? false,
-  };
-  const properties = messageProperties(will.properties as never);
-  if (properties) message.properties = properties;
-  const expiresAt = expiryFrom(will.properties?.messageExpiryInterval, now);
-  if (expiresAt !== undefined) message.expiresAt = expiresAt;
-  return message;
 }

@@ -91,6 +91,16 @@ export class ClientConnection implements Flushable {
     return this.first.splice(0);
   }
 
+  /** The bytes read so far, joined (to answer a first packet that did not decode). */
+  firstBytes(): Buffer {
+    return Buffer.concat(this.first);
+  }
+
+  /** Bytes relayed (or waiting to be) that the session's thread has not consumed yet. */
+  get unconsumed(): number {
+    return this.awaitingWorker;
+  }
+
   /** Starts relaying to `session` (its worker gets `takeFirstBytes()` in an attach). */
   relayTo(session: SessionEntry): void {
     this.session = session;

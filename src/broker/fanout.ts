@@ -8,11 +8,15 @@
  * 2. Group the deliveries by destination thread (the shared session→thread table).
  * 3. Sessions on this thread get a direct call; each other thread gets one mailbox message per
  *    event-loop turn carrying every message for it, so a payload is copied at most once per
- *    destination thread. A BroadcastChannel keeps the order of one sender's messages.
+ *    destination thread. The mailbox from one thread to another is a MessagePort pair of their
+ *    own (the receiving end goes to the destination through main), which keeps the order of
+ *    one sender's messages and delivers each batch only to its destination. (A BroadcastChannel
+ *    per destination, the fallback without `connect`, also delivers every batch to the other
+ *    senders' instances of the name: N−1 wasted deserializations per batch.)
  * 4. Each QoS 1/2 delivery is counted in the shared {@link SessionBacklog}; a route that finds a
  *    subscriber congested tells its publisher, which then stops reading until it drains.
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Delivery, SessionId, SubscriptionRegister } from '../register/types.js';
 import type { DeliveryInfo, RoutedMessage } from '../session/core/api.js';
 import type { SessionBacklog } from './session-backlog.js';
@@ -24,6 +28,9 @@ import { TurnBatch, type Flushable } from './turn-batch.js';
 export function mailboxName(brokerId: string, threadId: number): string {
   return `weft:${brokerId}:${threadId}`;
 }
+
+/** Hands `port`, the receiving end of a new mailbox from this thread, to thread `thread`. */
+export type MailboxConnect = (thread: number, port: MessagePort) => void;
 
 /** Delivers to a session hosted on this thread; returns false when the id is unknown here. */
 export type LocalDeliver = (session: SessionId, message: RoutedMessage, info: DeliveryInfo) => boolean;
@@ -51,7 +58,7 @@ export interface FanoutCounters {
 
 class Outbox implements Flushable {
   items: MailboxItem[] = [];
-  constructor(private readonly channel: BroadcastChannel) {}
+  constructor(private readonly channel: Pick<MessagePort, 'postMessage' | 'close'>) {}
   close(): void {
     this.flush();
     this.channel.close();
@@ -81,6 +88,8 @@ export class Fanout {
     /** This thread's id (0 on the main thread, which hosts no session). */
     private readonly threadId: number,
     private readonly local: LocalDeliver,
+    /** How a new mailbox's receiving end reaches its thread; without it, BroadcastChannels. */
+    private readonly connect?: MailboxConnect,
   ) {}
 
   /**
@@ -204,7 +213,14 @@ export class Fanout {
   private outbox(thread: number): Outbox {
     let outbox = this.outboxes.get(thread);
     if (outbox === undefined) {
-      outbox = new Outbox(new BroadcastChannel(mailboxName(this.brokerId, thread)));
+      if (this.connect !== undefined) {
+        // Batches posted before the destination listens wait in the port, in order.
+        const { port1, port2 } = new MessageChannel();
+        this.connect(thread, port2);
+        outbox = new Outbox(port1);
+      } else {
+        outbox = new Outbox(new BroadcastChannel(mailboxName(this.brokerId, thread)));
+      }
       this.outboxes.set(thread, outbox);
     }
     this.batch.mark(outbox);

@@ -49,6 +49,31 @@ export interface BrokerOptions {
   slowSubscriberWaitMs?: number;
   /** QoS 1/2 messages in flight to a client at once (our Receive Maximum toward it). Default `32`. */
   maxInflight?: number;
+  /**
+   * Receive Maximum advertised to MQTT 5 clients: QoS 1/2 PUBLISHes a client may have
+   * unacknowledged towards the broker; one more is answered with DISCONNECT 0x93. Default `100`.
+   */
+  receiveMaximum?: number;
+  /**
+   * Topic Alias Maximum advertised to MQTT 5 clients: aliases a client may use towards the
+   * broker, per connection; `0` allows none. Default `10`.
+   */
+  topicAliasMaximum?: number;
+  /**
+   * Largest Keep Alive (seconds) accepted from an MQTT 5 client; a client asking for more, or
+   * for 0, is told this value as Server Keep Alive. `65535` = no cap. Default `65535`.
+   */
+  maxKeepAlive?: number;
+  /** Highest QoS granted on SUBSCRIBE; an MQTT 5 PUBLISH or will above it is refused (0x9B). Default `2`. */
+  maximumQoS?: 0 | 1 | 2;
+  /** Retained messages supported; `false`: an MQTT 5 retained PUBLISH is refused (0x9A). Default `true`. */
+  retainAvailable?: boolean;
+  /** `+` and `#` in filters; `false`: SUBACK 0xA2. Default `true`. */
+  wildcardSubscriptionAvailable?: boolean;
+  /** MQTT 5 Subscription Identifiers; `false`: a SUBSCRIBE with one gets DISCONNECT 0xA1. Default `true`. */
+  subscriptionIdentifiersAvailable?: boolean;
+  /** `$share/{group}/{filter}` subscriptions; `false`: SUBACK 0x9E. Default `true`. */
+  sharedSubscriptionAvailable?: boolean;
   /** Retained messages kept; beyond it a new retained topic is not stored. Default `10000`. */
   maxRetainedMessages?: number;
   /** Payload + topic bytes of all retained messages. Default `67108864` (64 MiB). */
@@ -84,6 +109,14 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     connectTimeout: 10_000,
     maxQueuedMessages: 1000,
     maxInflight: 32,
+    receiveMaximum: 100,
+    topicAliasMaximum: 10,
+    maxKeepAlive: 65535,
+    maximumQoS: 2,
+    retainAvailable: true,
+    wildcardSubscriptionAvailable: true,
+    subscriptionIdentifiersAvailable: true,
+    sharedSubscriptionAvailable: true,
     slowSubscriberWaitMs: 1000,
     maxRetainedMessages: 10_000,
     maxRetainedBytes: 64 * 1024 * 1024,
@@ -114,15 +147,17 @@ function integer(min: number, max: number): Check {
   };
 }
 
+const boolean: Check = (value, key) => {
+  if (typeof value !== 'boolean') throw new BrokerOptionError(key, `expected true or false, got ${JSON.stringify(value)}`);
+};
+
 const checks: Record<keyof BrokerOptions, Check> = {
   host: (value, key) => {
     if (typeof value !== 'string' || value.length === 0) throw new BrokerOptionError(key, `expected a host name or address, got ${JSON.stringify(value)}`);
   },
   port: integer(0, 65535),
   threads: integer(1, 1024),
-  threadPerSession: (value, key) => {
-    if (typeof value !== 'boolean') throw new BrokerOptionError(key, `expected true or false, got ${JSON.stringify(value)}`);
-  },
+  threadPerSession: boolean,
   maxConnections: integer(1, 1_000_000),
   // The session id keeps the slot in 20 bits (see session-ids.ts).
   maxSessions: integer(1, 1_000_000),
@@ -131,6 +166,14 @@ const checks: Record<keyof BrokerOptions, Check> = {
   connectTimeout: integer(1, 3_600_000),
   maxQueuedMessages: integer(0, 10_000_000),
   maxInflight: integer(1, 65535),
+  receiveMaximum: integer(1, 65535),
+  topicAliasMaximum: integer(0, 65535),
+  maxKeepAlive: integer(1, 65535),
+  maximumQoS: integer(0, 2),
+  retainAvailable: boolean,
+  wildcardSubscriptionAvailable: boolean,
+  subscriptionIdentifiersAvailable: boolean,
+  sharedSubscriptionAvailable: boolean,
   slowSubscriberWaitMs: integer(0, 3_600_000),
   maxRetainedMessages: integer(0, 100_000_000),
   maxRetainedBytes: integer(0, Number.MAX_SAFE_INTEGER),

@@ -45,8 +45,6 @@ export class SessionEntry {
   constructor(
     readonly id: SessionId,
     readonly clientId: string,
-    /** False for an anonymous session started for an undecodable CONNECT (not in the directory). */
-    readonly listed: boolean,
     private readonly events: EntryEvents,
   ) {
     const { port1, port2 } = new MessageChannel();

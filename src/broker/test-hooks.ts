@@ -1,11 +1,21 @@
 /**
  * Hooks for tests only; not part of the public API (not exported from the package index).
  */
-import { kCrashSessionThread, kSessionThreadOf, type Broker } from './broker.js';
+import { kCrashSessionThread, kPendingCrashWills, kRelayStateOf, kSessionThreadOf, type Broker } from './broker.js';
+
+/** How main relays one client's socket. */
+export interface RelayState {
+  /** Main stopped reading the socket (`socket.isPaused()`). */
+  paused: boolean;
+  /** Bytes relayed to the session's thread (or waiting to be) and not consumed there yet. */
+  unconsumed: number;
+}
 
 interface Hooks {
   [kCrashSessionThread](clientId: string): number;
   [kSessionThreadOf](clientId: string): number;
+  [kPendingCrashWills](): number;
+  [kRelayStateOf](clientId: string): RelayState | undefined;
 }
 
 /**
@@ -19,4 +29,14 @@ export function crashSessionThread(broker: Broker, clientId: string): number {
 /** The thread id hosting `clientId`'s session (0 when there is none). */
 export function sessionThreadOf(broker: Broker, clientId: string): number {
   return (broker as unknown as Hooks)[kSessionThreadOf](clientId);
+}
+
+/** Wills of dead threads' sessions that wait for their Will Delay Interval. */
+export function pendingCrashWills(broker: Broker): number {
+  return (broker as unknown as Hooks)[kPendingCrashWills]();
+}
+
+/** How main relays `clientId`'s newest connection (undefined when it has none). */
+export function relayStateOf(broker: Broker, clientId: string): RelayState | undefined {
+  return (broker as unknown as Hooks)[kRelayStateOf](clientId);
 }

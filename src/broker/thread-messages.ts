@@ -1,11 +1,17 @@
 /**
  * Every message that crosses a thread boundary in the broker, typed once.
  *
- * Three kinds of link:
+ * Four kinds of link:
  * - a session port (a MessageChannel per session, main ↔ the session's worker): socket bytes
- *   both ways, connection lifecycle, retained-store updates and queries;
- * - a thread mailbox (a BroadcastChannel per worker thread, `weft:<brokerId>:<threadId>`):
- *   batches of routed messages for sessions on that thread, from any thread;
+ *   to the worker, connection lifecycle, retained-store updates and queries;
+ * - a thread link (one MessageChannel per worker thread, worker → main): the bytes for every
+ *   socket of the thread's sessions, one {@link ThreadOutBatch} per event-loop turn. Main reads
+ *   a thread's link empty before it handles any message or close of a session port of that
+ *   thread, so nothing a session sent over its link is overtaken by what it sent after;
+ * - a thread mailbox (a MessagePort pair per sending and receiving thread, the receiving end
+ *   handed over through main as a {@link MailboxOffer}; plus a BroadcastChannel per worker
+ *   thread, `weft:<brokerId>:<threadId>`, for rare one-off sends): batches of routed messages
+ *   for sessions on that thread;
  * - the piscina task (its argument, {@link SessionTask}) that starts a session.
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -113,10 +119,13 @@ export type ToSession =
 export interface StartedMessage {
   t: 'started';
   threadId: number;
+  /** The thread's link to main (main's end, transferred), with the first session of a thread. */
+  link?: MessagePort;
 }
 /** Bytes for a connection's socket (their buffers transferred); `close` after writing them. */
 export interface OutMessage {
-  t: 'out';
+  /** The session the connection is relayed to. */
+  session: SessionId;
   connection: number;
   chunks: Uint8Array[];
   /** Bytes of `in` messages the session has consumed since it last said so. */
@@ -141,7 +150,27 @@ export interface EndingMessage {
   lastConnection: number;
 }
 
-export type FromSession = StartedMessage | OutMessage | RetainMessage | RetainedQueryMessage | EndingMessage;
+export type FromSession = StartedMessage | RetainMessage | RetainedQueryMessage | EndingMessage;
+
+// ---- thread link → main ----
+
+/** Everything one worker thread's sessions wrote to their sockets in one event-loop turn. */
+export interface ThreadOutBatch {
+  t: 'outs';
+  outs: OutMessage[];
+}
+
+/**
+ * The receiving end of a new mailbox for thread `to` (transferred): from its sending thread to
+ * main over the sender's thread link, then from main to `to` over that thread's link.
+ */
+export interface MailboxOffer {
+  t: 'mailbox';
+  to: number;
+  port: MessagePort;
+}
+
+export type ThreadLinkMessage = ThreadOutBatch | MailboxOffer;
 
 // ---- thread mailboxes ----
 

@@ -101,11 +101,47 @@ describe('broker: malformed input closes only the connection that sent it', func
     expect(broker.stats().counters.notConnectFirst).to.be.at.least(1);
   });
 
-  it('an undecodable CONNECT (wrong protocol name) [MQTT-3.1.2-1]', async () => {
-    const raw = await RawClient.open(broker);
-    // CONNECT with protocol name "MQTX", level 4.
-    raw.sendBytes([0x10, 0x0e, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x58, 0x04, 0x02, 0x00, 0x00, 0x00, 0x02, 0x69, 0x64]);
-    await raw.waitClosed();
+  /** A CONNECT's bytes: protocol `name`, `level`, connect `flags`, client id "id" (v5: no properties). */
+  function connectBytes(name: string, level: number, flags = 0x02): number[] {
+    const body = [0x00, name.length, ...Buffer.from(name), level, flags, 0x00, 0x00, ...(level === 5 ? [0x00] : []), 0x00, 0x02, 0x69, 0x64];
+    return [0x10, body.length, ...body];
+  }
+
+  /** What the broker answers to `bytes` as a first packet, read as `version` packets. */
+  async function answerTo(bytes: number[], version: 4 | 5): Promise<unknown[]> {
+    const raw = await RawClient.open(broker, version);
+    raw.sendBytes(bytes);
+    const sent = await packetsUntilClosed(raw);
+    return sent.map((p) => [p.cmd, version === 5 ? (p as IConnackPacket).reasonCode : (p as IConnackPacket).returnCode]);
+  }
+
+  it('an unsupported protocol level gets CONNACK 0x01, then the close [MQTT-3.1.2-2]', async () => {
+    // Level 6 cannot be decoded: the listener answers, in the 3.1.1 form every version reads.
+    expect(await answerTo(connectBytes('MQTT', 6), 4)).to.deep.equal([['connack', 0x01]]);
+  });
+
+  it('MQTT 3.1 (MQIsdp, level 3) gets CONNACK 0x01 [MQTT-3.1.2-2]', async () => {
+    // This one decodes: the session core refuses it.
+    expect(await answerTo(connectBytes('MQIsdp', 3), 4)).to.deep.equal([['connack', 0x01]]);
+  });
+
+  it('a wrong protocol name at level 4 gets CONNACK 0x01 [MQTT-3.1.2-1]', async () => {
+    expect(await answerTo(connectBytes('MQTX', 4), 4)).to.deep.equal([['connack', 0x01]]);
+  });
+
+  it('a wrong protocol name at level 5 gets CONNACK 0x84 [MQTT-3.1.2-1 (5.0)]', async () => {
+    expect(await answerTo(connectBytes('MQTX', 5), 5)).to.deep.equal([['connack', 0x84]]);
+  });
+
+  it('a malformed 3.1.1 CONNECT is closed without a CONNACK [MQTT-3.1.4-1]', async () => {
+    const before = broker.stats().counters.badPackets;
+    // Reserved connect flag set [MQTT-3.1.2-3].
+    expect(await answerTo(connectBytes('MQTT', 4, 0x03), 4)).to.deep.equal([]);
+    expect(broker.stats().counters.badPackets).to.equal(before + 1);
+  });
+
+  it('a malformed MQTT 5 CONNECT gets CONNACK 0x81 before the close [MQTT-3.1.4-1 (5.0)]', async () => {
+    expect(await answerTo(connectBytes('MQTT', 5, 0x03), 5)).to.deep.equal([['connack', 0x81]]);
   });
 
   it('a connection that never sends CONNECT is closed after connectTimeout', async () => {

@@ -113,6 +113,31 @@ describe('session core: MQTT 5.0 features', () => {
     });
   });
 
+  describe('shared subscriptions', () => {
+    it("hands a departing member's unacknowledged shared messages back with reshare actions after endSession (5.0 4.8.2)", () => {
+      const h = new Harness();
+      h.connect(5, { properties: { receiveMaximum: 1 } });
+      h.deliver({ topic: 's/1', qos: 1 }, { qos: 1, shareGroup: 'g' }); // in flight, never acknowledged
+      h.deliver({ topic: 's/2', qos: 1 }, { qos: 1, shareGroup: 'g' }); // queued behind it
+      h.deliver({ topic: 'p/3', qos: 1 }, { qos: 1 }); // not shared: dropped with the session
+      h.drop();
+      const kinds = h.actions.map((a) => a.kind);
+      const reshared = h.actions.filter((a) => a.kind === 'reshare');
+      expect(reshared.map((a) => [a.message.topic, a.shareGroup])).to.deep.equal([['s/1', 'g'], ['s/2', 'g']]);
+      expect(kinds.indexOf('endSession')).to.be.lessThan(kinds.indexOf('reshare'));
+      expect(h.core.stats().dropped['session-ended']).to.equal(1);
+    });
+
+    it('keeps a shared QoS 2 message past PUBREC: the client has it', () => {
+      const h = new Harness();
+      h.connect(5);
+      const [sent] = h.deliver({ topic: 's/q2', qos: 2 }, { qos: 2, shareGroup: 'g' }) as IPublishPacket[];
+      h.send({ cmd: 'pubrec', messageId: sent!.messageId! });
+      h.drop();
+      expect(h.actions.filter((a) => a.kind === 'reshare')).to.deep.equal([]);
+    });
+  });
+
   describe('subscription identifiers', () => {
     it('puts every matching subscription identifier on the PUBLISH [MQTT-3.3.4-3]', () => {
       const h = new Harness();

@@ -193,6 +193,18 @@ export interface EndSessionAction {
   reason: string;
 }
 
+/**
+ * The session ended holding a message that came through shared subscription group `shareGroup`
+ * and that its client never acknowledged: deliver it to another member of that group (5.0
+ * section 4.8.2), once this session's register entries are gone; drop it when there is none.
+ * Comes after the `endSession` action of the same output.
+ */
+export interface ReshareAction {
+  kind: 'reshare';
+  message: RoutedMessage;
+  shareGroup: string;
+}
+
 /** A message for this session was dropped (for counters and logs). */
 export interface DroppedAction {
   kind: 'dropped';
@@ -212,6 +224,7 @@ export type Action =
   | ClosePreviousAction
   | ResetSessionAction
   | EndSessionAction
+  | ReshareAction
   | DroppedAction;
 
 /** What every input returns. */

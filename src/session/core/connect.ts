@@ -207,3 +207,56 @@ export function acceptingConnack(
   }
   return { cmd: 'connack', sessionPresent, reasonCode: ReasonCode.Success, properties: p };
 }
+
+/** What a CONNECT that could not be decoded gets: a CONNACK (`version` is its encoding) or none. */
+export interface UndecodableConnectAnswer extends RefusedConnect {
+  version: ProtocolVersion;
+}
+
+const MQTT_NAME = [0x4d, 0x51, 0x54, 0x54]; // "MQTT"
+
+/**
+ * The answer to a first packet that could not be decoded, from its raw bytes: the decoder
+ * stopped, so only the fixed header, Protocol Name and Protocol Level are read here. Both
+ * versions agree on those fields, which is how a server tells the versions apart.
+ *
+ * - Not a CONNECT → no CONNACK [MQTT-3.1.0-1].
+ * - Protocol Name or Level not readable → no CONNACK (3.1.1 [MQTT-3.1.4-1]).
+ * - Level 5: name other than "MQTT" → CONNACK 0x84 [MQTT-3.1.2-1 (5.0)]; otherwise the fault's
+ *   code, 0x81 / 0x82 / 0x95, which the Server MAY send before closing (5.0 [MQTT-3.1.4-1],
+ *   section 4.13).
+ * - Level 4 with the name "MQTT" → no CONNACK: a malformed CONNECT is closed without one
+ *   (3.1.1 [MQTT-3.1.4-1]).
+ * - Level 4 with another name → CONNACK 0x01: 3.1.1 lets the Server just disconnect
+ *   [MQTT-3.1.2-1], the return code tells the client it reached an MQTT server all the same.
+ * - Any other level → CONNACK 0x01 in the 3.1.1 form, which every version reads [MQTT-3.1.2-2].
+ */
+export function answerUndecodableConnect(bytes: Uint8Array, fault: 'malformed' | 'protocol' | 'too-large'): UndecodableConnectAnswer {
+  const silent = (reason: string): UndecodableConnectAnswer => ({ connack: undefined, code: ReasonCode.MalformedPacket, reason, version: 4 });
+  if (bytes.length === 0 || bytes[0]! >> 4 !== 1) return silent('first packet is not CONNECT [MQTT-3.1.0-1]');
+  let at = 1;
+  for (; (bytes[at] ?? 0x80) & 0x80; at++) {
+    if (at >= 4 || at >= bytes.length) return silent('CONNECT fixed header not readable [MQTT-3.1.4-1]');
+  }
+  at++; // past the last Remaining Length byte
+  if (at + 2 > bytes.length) return silent('CONNECT too short to read its protocol [MQTT-3.1.4-1]');
+  const nameLength = (bytes[at]! << 8) | bytes[at + 1]!;
+  const levelAt = at + 2 + nameLength;
+  if (levelAt >= bytes.length) return silent('CONNECT too short to read its protocol [MQTT-3.1.4-1]');
+  const level = bytes[levelAt]!;
+  const isMqtt = nameLength === 4 && MQTT_NAME.every((b, i) => bytes[at + 2 + i] === b);
+  if (level === 5) {
+    const code = !isMqtt
+      ? ReasonCode.UnsupportedProtocolVersion
+      : fault === 'too-large'
+        ? ReasonCode.PacketTooLarge
+        : fault === 'protocol'
+          ? ReasonCode.ProtocolError
+          : ReasonCode.MalformedPacket;
+    const reason = isMqtt ? `undecodable CONNECT (${fault}) [MQTT-3.1.4-1]` : 'protocol name is not MQTT [MQTT-3.1.2-1]';
+    return { ...refuse(5, code, reason), version: 5 };
+  }
+  if (level === 4 && isMqtt) return silent(`undecodable CONNECT (${fault}) [MQTT-3.1.4-1]`);
+  const reason = level === 4 ? 'protocol name is not MQTT [MQTT-3.1.2-1]' : `protocol level ${level} is not supported [MQTT-3.1.2-2]`;
+  return { ...refuse(4, ReasonCode.UnsupportedProtocolVersion, reason), version: 4 };
+}

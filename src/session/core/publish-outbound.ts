@@ -121,7 +121,9 @@ function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): b
   }
   if (newAlias) s.conn!.outboundAliases.set(newAlias.topic, newAlias.alias);
   if (packetId !== undefined) {
-    s.inflight.set(packetId, { message: item.message, qos: item.qos as 1 | 2, retain: item.retain, subscriptionIds: item.subscriptionIds, phase: 'publish' });
+    const inflight: InflightMessage = { message: item.message, qos: item.qos as 1 | 2, retain: item.retain, subscriptionIds: item.subscriptionIds, phase: 'publish' };
+    if (item.shareGroup !== undefined) inflight.shareGroup = item.shareGroup;
+    s.inflight.set(packetId, inflight);
   }
   s.sent++;
   out.send(packet);
@@ -152,6 +154,7 @@ export function deliver(s: SessionData, out: Out, message: RoutedMessage, delive
   const retain = retainOverride ?? (delivery.retainAsPublished ? message.retain : false);
   const subscriptionIds = s.config.subscriptionIdentifiersAvailable ? delivery.subscriptionIds : [];
   const item: QueuedMessage = { message, qos, retain, subscriptionIds };
+  if (delivery.shareGroup !== undefined) item.shareGroup = delivery.shareGroup;
   if (isExpired(message, now)) return drop(s, out, message, qos, 'expired');
   if (s.state !== SessionState.Connected) {
     if (qos === 0 && !s.config.queueQoS0Offline) return drop(s, out, message, 0, 'offline-qos0');
@@ -293,6 +296,32 @@ export function onPubcomp(s: SessionData, out: Out, packetId: number, now: numbe
   if (!m || m.phase !== 'pubrel') return;
   complete(s, packetId, m);
   drain(s, out, now);
+}
+
+/**
+ * Takes out the messages that came through a shared subscription and that the client has not
+ * acknowledged (queued, or sent and waiting for PUBACK/PUBREC), in order: when the session ends
+ * they go to another member of their group (5.0 section 4.8.2). A QoS 2 message past PUBREC
+ * stays: the client has it.
+ */
+export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessage; shareGroup: string }[] {
+  const taken: { message: RoutedMessage; shareGroup: string }[] = [];
+  for (const [packetId, m] of s.inflight) {
+    if (m.shareGroup === undefined || m.phase !== 'publish') continue;
+    taken.push({ message: m.message, shareGroup: m.shareGroup });
+    if (m.awaitingResend) s.awaitingResend--;
+    s.inflight.delete(packetId);
+  }
+  for (let i = 0; i < s.queue.length; ) {
+    const q = s.queue[i]!;
+    if (q.shareGroup === undefined) {
+      i++;
+      continue;
+    }
+    taken.push({ message: q.message, shareGroup: q.shareGroup });
+    s.queue.splice(i, 1);
+  }
+  return taken;
 }
 
 /** Counts everything still held as dropped because the session ended. */

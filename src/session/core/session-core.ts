@@ -36,6 +36,7 @@ import {
   onPubrec,
   purgeExpired,
   resendInflight,
+  takeUnacknowledgedShared,
 } from './publish-outbound.js';
 import { SessionData, type Connection } from './session-data.js';
 import { transition } from './state.js';
@@ -420,6 +421,7 @@ export class SessionCore implements SessionCoreApi {
   private endSession(out: Out, now: number, reason: string): void {
     const s = this.s;
     firePendingWill(s, out, now, true);
+    const shared = takeUnacknowledgedShared(s);
     discardAll(s);
     s.pendingSubscribes.clear();
     s.pendingUnsubscribes.clear();
@@ -427,5 +429,8 @@ export class SessionCore implements SessionCoreApi {
     s.sessionEndsAt = undefined;
     s.state = transition(s.state, SessionState.Ended);
     out.act({ kind: 'endSession', reason });
+    // After endSession: the runtime removes this session from the register first, so another
+    // member of the group is chosen.
+    for (const { message, shareGroup } of shared) out.act({ kind: 'reshare', message, shareGroup });
   }
 }

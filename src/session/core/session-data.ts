@@ -50,6 +50,8 @@ export interface InflightMessage {
   qos: 1 | 2;
   retain: boolean;
   subscriptionIds: readonly number[];
+  /** The shared subscription group it came through, if any (handed to another member if this session ends). */
+  shareGroup?: string;
   /** `publish`: waiting for PUBACK/PUBREC; `pubrel`: PUBREL sent, waiting for PUBCOMP. */
   phase: 'publish' | 'pubrel';
   /** Owed a resend on this connection, held back by the client's Receive Maximum. */
@@ -62,6 +64,8 @@ export interface QueuedMessage {
   qos: QoS;
   retain: boolean;
   subscriptionIds: readonly number[];
+  /** The shared subscription group it came through, if any. */
+  shareGroup?: string;
 }
 
 /** A SUBSCRIBE waiting for the register (owned by `subscribe.ts`). */

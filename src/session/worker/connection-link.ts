@@ -3,12 +3,11 @@
  * session writes, batches it into one transferred buffer per event-loop turn, and counts the
  * bytes in each direction for backpressure.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { Packet } from 'mqtt-packet';
-import { PacketDecoder } from '../../protocol/decoder.js';
-import { encodePacket } from '../../protocol/encoder.js';
+import { FastDecoder, encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
+import type { MainLink } from './main-link.js';
 
 /** Where a link is in its life; one state, not a handful of flags. */
 export const enum LinkState {
@@ -26,7 +25,7 @@ export class ConnectionLink implements Flushable {
   state = LinkState.New;
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
   protocolVersion = 4;
-  readonly decoder: PacketDecoder;
+  readonly decoder: FastDecoder;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
   /** Consumed bytes not yet acknowledged to main; negative while held packets owe it. */
@@ -40,13 +39,14 @@ export class ConnectionLink implements Flushable {
   constructor(
     readonly id: number,
     readonly remote: string,
-    private readonly port: MessagePort,
+    /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
+    private readonly send: (out: Omit<OutMessage, 'session'>, buffer: ArrayBuffer | undefined) => void,
     private readonly batch: TurnBatch,
     maxPacketSize: number,
     /** Consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
     private readonly ackEvery: number,
   ) {
-    this.decoder = new PacketDecoder(maxPacketSize);
+    this.decoder = new FastDecoder(maxPacketSize);
   }
 
   /** Bytes owed to the socket: posted and not yet flushed, plus encoded and not yet posted. */
@@ -81,7 +81,7 @@ export class ConnectionLink implements Flushable {
   write(packets: readonly Packet[]): void {
     if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
     for (const packet of packets) {
-      const bytes = encodePacket(packet, this.protocolVersion);
+      const bytes = encodeOutgoing(packet, this.protocolVersion);
       this.chunks.push(bytes);
       this.chunkBytes += bytes.length;
     }
@@ -100,8 +100,8 @@ export class ConnectionLink implements Flushable {
     if (this.state === LinkState.Closed) return;
     const consumed = Math.max(0, this.consumed);
     if (this.chunkBytes === 0 && consumed === 0 && !this.closeAfterFlush) return;
-    const message: OutMessage = { t: 'out', connection: this.id, chunks: [], consumed };
-    const transfer: ArrayBuffer[] = [];
+    const message: Omit<OutMessage, 'session'> = { connection: this.id, chunks: [], consumed };
+    let transfer: ArrayBuffer | undefined;
     if (this.chunkBytes > 0) {
       // encodePacket's buffers may be slices of Node's shared pool, which cannot be transferred:
       // join them into one unpooled buffer and move that.
@@ -109,7 +109,7 @@ export class ConnectionLink implements Flushable {
       let at = 0;
       for (const chunk of this.chunks) at += chunk.copy(joined, at);
       message.chunks.push(joined);
-      transfer.push(joined.buffer as ArrayBuffer);
+      transfer = joined.buffer as ArrayBuffer;
       this.awaitingSocket += this.chunkBytes;
     }
     this.chunks = [];
@@ -119,6 +119,6 @@ export class ConnectionLink implements Flushable {
       message.close = true;
       this.state = LinkState.Closed;
     }
-    this.port.postMessage(message, transfer);
+    this.send(message, transfer);
   }
 }

@@ -23,6 +23,7 @@ import type { AttachMessage, FromSession, ToSession } from '../../broker/thread-
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
 import { ConnectionLink, LinkState } from './connection-link.js';
+import { reshare } from './reshare.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
@@ -98,7 +99,10 @@ export class SessionHost {
     port.on('message', (message: ToSession) => this.onMessage(message));
     // Main closes the port only when it is done with this session (or is gone).
     port.on('close', () => this.finish());
-    this.post({ t: 'started', threadId: thread.threadId });
+    // The first session of a thread hands main the thread's link for socket bytes (see MainLink).
+    const link = thread.toMain.takeMainEnd();
+    if (link === undefined) this.post({ t: 'started', threadId: thread.threadId });
+    else port.postMessage({ t: 'started', threadId: thread.threadId, link } satisfies FromSession, [link]);
   }
 
   /**
@@ -163,7 +167,7 @@ export class SessionHost {
     const link = new ConnectionLink(
       message.connection,
       message.remote,
-      this.port,
+      (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer),
       this.thread.batch,
       this.thread.maxPacketSize,
       Math.max(1, this.thread.relayBufferBytes >> 2),
@@ -270,7 +274,8 @@ export class SessionHost {
       if (link.state !== LinkState.Closing && link.state !== LinkState.Closed) link.close();
       return;
     }
-    // Not yet attached (an undecodable CONNECT): there is no session to answer for it.
+    // Not yet attached: main answers undecodable first packets itself and forwards only bytes
+    // its own decoder took as a CONNECT, so this should not happen; close without a CONNACK.
     link.state = LinkState.Attached;
     link.close();
     this.afterRefusal();
@@ -404,6 +409,11 @@ export class SessionHost {
           if (this.core === core) this.beginEnding();
         });
         return;
+      case 'reshare':
+        // Queued behind the endSession's register removal, so another member is chosen.
+        return this.registerWrite(async () => {
+          if (!(await reshare(this.thread, action.message, action.shareGroup, this.sessionId))) this.thread.counters.add(CounterWord.sessionDropped);
+        });
       case 'dropped':
         this.thread.counters.add(CounterWord.sessionDropped);
         this.log.debug({ topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
@@ -476,6 +486,9 @@ export class SessionHost {
 
   private post(message: FromSession): void {
     if (this.state === HostState.Done) return;
+    // Bytes already handed to the thread's link go first: main reads the link empty before it
+    // handles this message (see MainLink).
+    this.thread.toMain.flush();
     this.port.postMessage(message);
   }
 }

@@ -18,11 +18,14 @@ import type { SessionConfig, SessionCoreApi } from '../core/api.js';
 import { validateSessionConfig } from '../core/config.js';
 import { createSessionCore } from './core-factory.js';
 import type { SessionHost } from './session-host.js';
+import { MainLink } from './main-link.js';
 
 export class WorkerThread {
   readonly threadId = threadId;
   readonly sessions = new Map<SessionId, SessionHost>();
   readonly batch = new TurnBatch();
+  /** Socket bytes of every session of this thread, to main, one message per turn. */
+  readonly toMain = new MainLink(this.batch);
   readonly register: SubscriptionRegister;
   readonly table: SessionThreadTable;
   readonly backlog: SessionBacklog;
@@ -43,12 +46,23 @@ export class WorkerThread {
     this.table = new SessionThreadTable(setup.sessionThreads);
     this.backlog = new SessionBacklog(setup.backlog, setup.backlogLimits);
     this.counters = new SharedCounters(setup.counters);
-    this.fanout = new Fanout(this.register, this.table, this.backlog, setup.brokerId, threadId, (session, message, info) => {
-      const host = this.sessions.get(session);
-      if (host === undefined) return false;
-      host.deliver(message, info);
-      return true;
-    });
+    this.fanout = new Fanout(
+      this.register,
+      this.table,
+      this.backlog,
+      setup.brokerId,
+      threadId,
+      (session, message, info) => {
+        const host = this.sessions.get(session);
+        if (host === undefined) return false;
+        host.deliver(message, info);
+        return true;
+      },
+      (to, port) => this.toMain.offerMailbox(to, port),
+    );
+    // Mailboxes from other threads (MessagePorts, through main); the BroadcastChannel takes
+    // one-off sends (see fanout.ts).
+    this.toMain.onMailbox((port) => port.on('message', (batch: MailboxBatch) => this.fanout.receive(batch)));
     this.mailbox = new BroadcastChannel(mailboxName(setup.brokerId, threadId));
     this.mailbox.onmessage = (event) => this.fanout.receive((event as { data: MailboxBatch }).data);
   }

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const hop = (from: string, what: string): void => console.log(`  ${from.padEnd(16)} ${what}`);
     hop(`main -> ${a}`, "alice's bytes, over her session's MessagePort (the ArrayBuffer is transferred, not copied)");
     hop(`${a}`, 'decodes them and matches chat/alice in the shared register: a read of shared memory, no message');
-    hop(`${a} -> ${b}, ${c}`, 'the message, in one BroadcastChannel batch per destination thread (payload copied once)');
+    hop(`${a} -> ${b}, ${c}`, 'the message, in one mailbox batch per destination thread (a MessagePort; payload copied once)');
     hop(`${a} -> main`, 'the PUBACK for alice, written after routing');
     hop(`${b}, ${c} -> main`, 'the PUBLISHes for bob and carol, as bytes for their sockets');
 

@@ -148,7 +148,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 class MainBroker implements Broker, ConnectionEvents {
   readonly options: ResolvedBrokerOptions;
   private readonly log: Logger;
-  private readonly brokerId = randomBytes(6).toString('hex');
   private readonly registerHost: RegisterHost;
   private readonly table: SessionThreadTable;
   private readonly backlog: SessionBacklog;
@@ -221,11 +220,10 @@ class MainBroker implements Broker, ConnectionEvents {
       maxBytes: options.maxRetainedBytes,
     });
     // Main hosts no session: its fanout only sends (the wills of a dead thread's sessions).
-    this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, this.brokerId, 0, () => false, (to, port) =>
+    this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, 0, () => false, (to, port) =>
       this.threadLinks.forward(to, port),
     );
     this.pool = createSessionPool(placementFor(options), {
-      brokerId: this.brokerId,
       registerHandle: this.registerHost.handle,
       sessionThreads: this.table.buffer,
       backlog: this.backlog.buffer,

@@ -10,24 +10,19 @@
  *    event-loop turn carrying every message for it, so a payload is copied at most once per
  *    destination thread. The mailbox from one thread to another is a MessagePort pair of their
  *    own (the receiving end goes to the destination through main), which keeps the order of
- *    one sender's messages and delivers each batch only to its destination. (A BroadcastChannel
- *    per destination, the fallback without `connect`, also delivers every batch to the other
- *    senders' instances of the name: N−1 wasted deserializations per batch.)
+ *    one sender's messages and delivers each batch only to its destination (a BroadcastChannel
+ *    per destination, used before, also delivered every batch to the other senders' instances
+ *    of its name: N−1 wasted deserializations per batch).
  * 4. Each QoS 1/2 delivery is counted in the shared {@link SessionBacklog}; a route that finds a
  *    subscriber congested tells its publisher, which then stops reading until it drains.
  */
-import { BroadcastChannel, MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Delivery, SessionId, SubscriptionRegister } from '../register/types.js';
 import type { DeliveryInfo, RoutedMessage } from '../session/core/api.js';
 import type { SessionBacklog } from './session-backlog.js';
 import type { SessionThreadTable } from './session-threads.js';
 import type { MailboxBatch, MailboxItem } from './thread-messages.js';
 import { TurnBatch, type Flushable } from './turn-batch.js';
-
-/** Name of the mailbox of `threadId` in broker `brokerId`. */
-export function mailboxName(brokerId: string, threadId: number): string {
-  return `weft:${brokerId}:${threadId}`;
-}
 
 /** Hands `port`, the receiving end of a new mailbox from this thread, to thread `thread`. */
 export type MailboxConnect = (thread: number, port: MessagePort) => void;
@@ -84,12 +79,11 @@ export class Fanout {
     private readonly register: SubscriptionRegister,
     private readonly table: SessionThreadTable,
     private readonly backlog: SessionBacklog,
-    private readonly brokerId: string,
     /** This thread's id (0 on the main thread, which hosts no session). */
     private readonly threadId: number,
     private readonly local: LocalDeliver,
-    /** How a new mailbox's receiving end reaches its thread; without it, BroadcastChannels. */
-    private readonly connect?: MailboxConnect,
+    /** How a new mailbox's receiving end reaches its thread. */
+    private readonly connect: MailboxConnect,
   ) {}
 
   /**
@@ -111,6 +105,22 @@ export class Fanout {
     this.queue.push({ message, publisher, done });
     if (!this.draining) void this.drain();
     return undefined;
+  }
+
+  /**
+   * Hands `message` to the member of `shareGroup` the register picks now, other than `from`
+   * (whose register entries must already be removed): a departing member's unacknowledged
+   * messages are not lost (MQTT 5.0 section 4.8.2). Only that group's delivery is used, so
+   * subscribers outside the group never see the message twice. Resolves with whether a member
+   * took it.
+   */
+  async reshare(message: RoutedMessage, shareGroup: string, from: SessionId): Promise<boolean> {
+    // Publisher 0: No Local cannot apply (it is refused on shared subscriptions [MQTT-3.8.3-4]).
+    const deliveries = this.register.tryMatch(message.topic, 0) ?? (await this.register.match(message.topic, 0));
+    const target = deliveries.find((d) => d.shareGroup === shareGroup && d.session !== from);
+    if (target === undefined || this.table.threadOf(target.session) === 0 || this.closed) return false;
+    this.dispatch(message, [target]);
+    return true;
   }
 
   /** Receives a mailbox batch addressed to this thread. */
@@ -213,14 +223,10 @@ export class Fanout {
   private outbox(thread: number): Outbox {
     let outbox = this.outboxes.get(thread);
     if (outbox === undefined) {
-      if (this.connect !== undefined) {
-        // Batches posted before the destination listens wait in the port, in order.
-        const { port1, port2 } = new MessageChannel();
-        this.connect(thread, port2);
-        outbox = new Outbox(port1);
-      } else {
-        outbox = new Outbox(new BroadcastChannel(mailboxName(this.brokerId, thread)));
-      }
+      // Batches posted before the destination listens wait in the port, in order.
+      const { port1, port2 } = new MessageChannel();
+      this.connect(thread, port2);
+      outbox = new Outbox(port1);
       this.outboxes.set(thread, outbox);
     }
     this.batch.mark(outbox);

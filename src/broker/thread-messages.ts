@@ -9,9 +9,8 @@
  *   a thread's link empty before it handles any message or close of a session port of that
  *   thread, so nothing a session sent over its link is overtaken by what it sent after;
  * - a thread mailbox (a MessagePort pair per sending and receiving thread, the receiving end
- *   handed over through main as a {@link MailboxOffer}; plus a BroadcastChannel per worker
- *   thread, `weft:<brokerId>:<threadId>`, for rare one-off sends): batches of routed messages
- *   for sessions on that thread;
+ *   handed over through main as a {@link MailboxOffer}): batches of routed messages for
+ *   sessions on that thread;
  * - the piscina task (its argument, {@link SessionTask}) that starts a session.
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -34,7 +33,6 @@ export interface SessionTask {
 
 /** Per-thread constants, passed to every worker as piscina `workerData`. */
 export interface WorkerSetup {
-  readonly brokerId: string;
   /** The register's shareable handle (see `register-link.ts`). */
   readonly registerHandle: import("./register-link.js").RegisterLinkHandle;
   /** The session→thread table's buffer (see `session-threads.ts`). */

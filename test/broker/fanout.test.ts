@@ -31,6 +31,11 @@ function message(n: number, qos: 0 | 1 = 0): RoutedMessage {
   return { topic: 't', payload: new Uint8Array([n]), qos, retain: false };
 }
 
+/** These tests route only to sessions of this thread: no mailbox is ever opened. */
+const noMailbox = (): void => {
+  throw new Error('no mailbox expected');
+};
+
 const backlog = (): SessionBacklog => SessionBacklog.create(16, backlogLimits(8, 1000));
 
 const delivery = (session: number): Delivery => ({ session, qos: 1, retainAsPublished: false, subscriptionIds: [] });
@@ -42,10 +47,10 @@ describe('Fanout', () => {
     table.place(7, 1);
     const received: number[] = [];
     const matched: number[] = [];
-    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 'test', 1, (session, m) => {
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 1, (session, m) => {
       received.push(m.payload[0]!);
       return session === 7;
-    });
+    }, noMailbox);
     fanout.route(message(1), 3, (n) => matched.push(n));
     register.busy = true;
     fanout.route(message(2), 3, (n) => matched.push(n));
@@ -66,10 +71,10 @@ describe('Fanout', () => {
     const table = SessionThreadTable.create(16);
     table.place(5, 1); // session 6 is not placed (gone, or not started)
     const local: number[] = [];
-    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 'test', 1, (session) => {
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, backlog(), 1, (session) => {
       local.push(session);
       return true;
-    });
+    }, noMailbox);
     let matched = -1;
     fanout.route(message(1), 0, (n) => (matched = n));
     expect(local).to.deep.equal([5]);
@@ -83,7 +88,7 @@ describe('Fanout', () => {
     const table = SessionThreadTable.create(16);
     table.place(5, 1);
     const counts = backlog(); // high water 4
-    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, counts, 'test', 1, () => true);
+    const fanout = new Fanout(register as unknown as SubscriptionRegister, table, counts, 1, () => true, noMailbox);
     expect(fanout.route(message(1, 0), 3)).to.equal(undefined);
     expect(counts.depth(5), 'QoS 0 is not counted').to.equal(0);
     for (let n = 1; n <= 3; n++) expect(fanout.route(message(n, 1), 3)).to.equal(undefined);

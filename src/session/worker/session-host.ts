@@ -23,7 +23,6 @@ import type { AttachMessage, FromSession, ToSession } from '../../broker/thread-
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
 import { ConnectionLink, LinkState } from './connection-link.js';
-import { reshare } from './reshare.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
@@ -412,7 +411,7 @@ export class SessionHost {
       case 'reshare':
         // Queued behind the endSession's register removal, so another member is chosen.
         return this.registerWrite(async () => {
-          if (!(await reshare(this.thread, action.message, action.shareGroup, this.sessionId))) this.thread.counters.add(CounterWord.sessionDropped);
+          if (!(await this.thread.fanout.reshare(action.message, action.shareGroup, this.sessionId))) this.thread.counters.add(CounterWord.sessionDropped);
         });
       case 'dropped':
         this.thread.counters.add(CounterWord.sessionDropped);

@@ -3,11 +3,11 @@
  * the session→thread table, its fanout and mailbox, the per-turn batch, the session config.
  * Built once per thread from piscina's `workerData`.
  */
-import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { getLogger } from '../../log.js';
 import type { SubscriptionRegister, SessionId } from '../../register/types.js';
-import { Fanout, mailboxName } from '../../broker/fanout.js';
+import { Fanout } from '../../broker/fanout.js';
 import { SessionThreadTable } from '../../broker/session-threads.js';
 import { SessionBacklog } from '../../broker/session-backlog.js';
 import type { MailboxBatch, WorkerSetup } from '../../broker/thread-messages.js';
@@ -35,7 +35,6 @@ export class WorkerThread {
   readonly relayBufferBytes: number;
   readonly log: Logger;
   readonly counters: SharedCounters;
-  private readonly mailbox: BroadcastChannel;
 
   constructor(setup: WorkerSetup) {
     this.log = getLogger('session', { logLevel: setup.logLevel as never }).child({ thread: threadId });
@@ -50,7 +49,6 @@ export class WorkerThread {
       this.register,
       this.table,
       this.backlog,
-      setup.brokerId,
       threadId,
       (session, message, info) => {
         const host = this.sessions.get(session);
@@ -60,11 +58,8 @@ export class WorkerThread {
       },
       (to, port) => this.toMain.offerMailbox(to, port),
     );
-    // Mailboxes from other threads (MessagePorts, through main); the BroadcastChannel takes
-    // one-off sends (see fanout.ts).
+    // Mailboxes from other threads: MessagePorts whose sending ends they keep (through main).
     this.toMain.onMailbox((port) => port.on('message', (batch: MailboxBatch) => this.fanout.receive(batch)));
-    this.mailbox = new BroadcastChannel(mailboxName(setup.brokerId, threadId));
-    this.mailbox.onmessage = (event) => this.fanout.receive((event as { data: MailboxBatch }).data);
   }
 
   /** A fresh core for `sessionId`. */

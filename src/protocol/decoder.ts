@@ -65,20 +65,23 @@ export class PacketDecoder {
     }
     const out: Packet[] = [];
     this.sizes.length = 0;
-    for (const frame of frames) {
-      this.parser.parse(frame);
-      if (this.failure) {
-        const err = this.failure;
-        this.failure = undefined;
-        const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
-        throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
-      }
-      for (const packet of this.decoded) {
-        out.push(packet);
-        this.sizes.push(frame.length);
-      }
-      this.decoded = [];
-    }
+    for (const frame of frames) this.decodeFrame(frame, out);
     return out;
+  }
+
+  /** Decodes one whole frame into `out`, its size into {@link sizes}. Throws {@link DecodeError}. */
+  protected decodeFrame(frame: Buffer, out: Packet[]): void {
+    this.parser.parse(frame);
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = undefined;
+      const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
+      throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
+    }
+    for (const packet of this.decoded) {
+      out.push(packet);
+      this.sizes.push(frame.length);
+    }
+    this.decoded = [];
   }
 }

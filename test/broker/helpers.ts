@@ -118,3 +118,15 @@ export class RawClient {
 export async function forceClose(...clients: (MqttClient | undefined)[]): Promise<void> {
   await Promise.all(clients.map((c) => (c ? c.endAsync(true).catch(() => {}) : undefined)));
 }
+
+/** Reads a raw client until the broker closes it; returns every packet it sent before. */
+export async function packetsUntilClosed(raw: RawClient): Promise<Packet[]> {
+  const seen: Packet[] = [];
+  for (;;) {
+    try {
+      seen.push(await raw.next());
+    } catch {
+      return seen;
+    }
+  }
+}

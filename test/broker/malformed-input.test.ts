@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import type { Broker } from '../../src/broker/index.js';
-import { client, forceClose, nextMessages, RawClient, testBroker, until } from './helpers.js';
+import { client, forceClose, nextMessages, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';
 
 describe('broker: malformed input closes only the connection that sent it', function () {
   this.timeout(15000);
@@ -39,18 +39,6 @@ describe('broker: malformed input closes only the connection that sent it', func
     const connack = (await raw.connect(`raw-${Math.random().toString(16).slice(2)}`)) as IConnackPacket;
     expect(version === 5 ? connack.reasonCode : connack.returnCode).to.equal(0);
     return raw;
-  }
-
-  /** Reads until the broker closes; returns what it sent first. */
-  async function packetsUntilClosed(raw: RawClient): Promise<Packet[]> {
-    const seen: Packet[] = [];
-    for (;;) {
-      try {
-        seen.push(await raw.next());
-      } catch {
-        return seen;
-      }
-    }
   }
 
   it('a remaining length longer than four bytes [MQTT-1.5.5]', async () => {

@@ -3,7 +3,9 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import type { Broker } from '../../src/broker/index.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
-import { RawClient, testBroker } from './helpers.js';
+import { packetsUntilClosed, RawClient, testBroker } from './helpers.js';
+
+export { packetsUntilClosed };
 
 /** An MQTT.js client at protocol level 5 together with the CONNACK it received. */
 export interface V5Client {
@@ -74,18 +76,6 @@ export async function rawV5(broker: Broker, clientId: string, extra: Record<stri
   const raw = await RawClient.open(broker, 5);
   const connack = (await raw.connect(clientId, extra)) as IConnackPacket;
   return { raw, connack };
-}
-
-/** Reads a raw client until the broker closes it; returns every packet it sent before. */
-export async function packetsUntilClosed(raw: RawClient): Promise<Packet[]> {
-  const seen: Packet[] = [];
-  for (;;) {
-    try {
-      seen.push(await raw.next());
-    } catch {
-      return seen;
-    }
-  }
 }
 
 /** The next packet of a raw client, which must be a `cmd`. */

@@ -8,9 +8,8 @@
  * malformed) goes to mqtt-packet, so its checks and error messages stay the only ones.
  */
 import type { IPublishPacket, Packet } from 'mqtt-packet';
-import { DecodeError, PacketDecoder } from '../../protocol/decoder.js';
+import { PacketDecoder } from '../../protocol/decoder.js';
 import { encodePacket } from '../../protocol/encoder.js';
-import { FramingError, PacketFramer } from '../../protocol/framer.js';
 
 const PUBLISH = 3;
 /** Packet types 4..7, index = type - 4. */
@@ -19,58 +18,25 @@ type AckCmd = (typeof ACKS)[number];
 const ACK_TYPES: Record<string, number> = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 };
 
 /**
- * Incremental decoder with the same contract as {@link PacketDecoder} (`push`, `sizes`, typed
- * {@link DecodeError}s): frames with the same size limit, decodes a PUBLISH without properties
- * itself and hands every other frame, whole, to a {@link PacketDecoder}.
+ * A {@link PacketDecoder} that decodes a plain PUBLISH or acknowledgement itself and hands every
+ * other frame to mqtt-packet.
  */
-export class FastDecoder {
-  private readonly framer: PacketFramer;
-  private readonly general: PacketDecoder;
-  /** Whole-packet sizes in bytes of what the last {@link push} returned, index for index. */
-  readonly sizes: number[] = [];
-
+export class FastDecoder extends PacketDecoder {
   constructor(maxPacketSize: number) {
-    this.framer = new PacketFramer(maxPacketSize);
-    this.general = new PacketDecoder(maxPacketSize);
+    super(maxPacketSize);
   }
 
-  /** The protocol version packets are decoded as (the CONNECT decoded here sets it). */
-  get protocolVersion(): number {
-    return this.general.protocolVersion;
-  }
-
-  /** Feeds bytes; returns the packets they complete. Throws {@link DecodeError}. */
-  push(chunk: Buffer): Packet[] {
-    let frames: Buffer[];
-    try {
-      frames = this.framer.push(chunk);
-    } catch (err) {
-      if (err instanceof FramingError) throw new DecodeError(err.message, err.kind);
-      throw err;
-    }
-    const out: Packet[] = [];
-    this.sizes.length = 0;
-    let version = 0;
-    for (const frame of frames) {
-      const type = frame[0]! >> 4;
-      if (type === PUBLISH || (type >= 4 && type <= 7 && frame.length === 4)) {
-        // Read once per push, and only here: a CONNECT decoded below can change it.
-        if (version === 0) version = this.general.protocolVersion;
-        const packet = type === PUBLISH ? decodePlainPublish(frame, version) : decodePlainAck(frame, version);
-        if (packet !== undefined) {
-          out.push(packet);
-          this.sizes.push(frame.length);
-          continue;
-        }
-      }
-      version = 0;
-      const packets = this.general.push(frame);
-      for (let i = 0; i < packets.length; i++) {
-        out.push(packets[i]!);
+  protected override decodeFrame(frame: Buffer, out: Packet[]): void {
+    const type = frame[0]! >> 4;
+    if (type === PUBLISH || (type >= 4 && type <= 7 && frame.length === 4)) {
+      const packet = type === PUBLISH ? decodePlainPublish(frame, this.protocolVersion) : decodePlainAck(frame, this.protocolVersion);
+      if (packet !== undefined) {
+        out.push(packet);
         this.sizes.push(frame.length);
+        return;
       }
     }
-    return out;
+    super.decodeFrame(frame, out);
   }
 }
 

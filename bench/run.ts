@@ -27,6 +27,8 @@ interface Options {
   scenarios: Scenario[];
   brokers: BrokerName[];
   threads: number[];
+  /** Weft with `threadPerSession: true` (one thread per connection: keep populations small). */
+  threadPerSession: boolean;
   repeat: number;
   outDir: string;
   settings: Settings;
@@ -36,6 +38,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --scenarios LIST  ${SCENARIOS.map((s) => s.id).join(',')} (a prefix selects several: fan-out)
   --brokers LIST    ${BROKER_NAMES.join(',')}
   --threads LIST    also measure Weft's fan-in throughput with these session-thread counts
+  --thread-per-session  run Weft with one thread per session (at most 200 sessions: leave out
+                    the connections and wildcard scenarios)
   --duration S      measured seconds per run (default 5; --quick: 1)
   --warmup S        unmeasured seconds before each run (default 1; --quick: 0.5)
   --repeat N        runs per scenario and broker; the table shows medians (default 1)
@@ -68,6 +72,7 @@ function parseArgs(argv: readonly string[]): Options {
     scenarios: [...SCENARIOS],
     brokers: [...BROKER_NAMES],
     threads: [],
+    threadPerSession: false,
     repeat: 1,
     outDir: path.resolve('bench/results'),
     settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32 },
@@ -77,6 +82,9 @@ function parseArgs(argv: readonly string[]): Options {
     const value = () => argv[++i];
     switch (arg) {
       case '--quick':
+        break;
+      case '--thread-per-session':
+        options.threadPerSession = true;
         break;
       case '--scenarios': {
         const wanted = list(value(), arg);
@@ -137,8 +145,10 @@ function cpuModel(): string {
 }
 
 /** Runs one scenario against a fresh broker, bounded in time; the broker is always stopped. */
-async function runOnce(scenario: Scenario, name: BrokerName, settings: Settings, cpuSet: string | null, threads?: number): Promise<{ broker: RunningBroker; outcome: ScenarioOutcome }> {
-  const broker = await launchBroker({ name, cpuSet, ...(threads !== undefined ? { threads } : {}) });
+async function runOnce(scenario: Scenario, name: BrokerName, options: Options, cpuSet: string | null, threads?: number): Promise<{ broker: RunningBroker; outcome: ScenarioOutcome }> {
+  const { settings } = options;
+  const threadPerSession = name === 'weft' && options.threadPerSession;
+  const broker = await launchBroker({ name, cpuSet, threadPerSession, ...(threads !== undefined ? { threads } : {}) });
   let timer: NodeJS.Timeout | undefined;
   try {
     const boundS = settings.warmupS + settings.durationS + RUN_SLACK_S;
@@ -203,7 +213,7 @@ async function main(): Promise<void> {
     }
     progress(`${label} …`);
     try {
-      const { broker, outcome } = await runOnce(scenario, name, options.settings, plan.broker, threads);
+      const { broker, outcome } = await runOnce(scenario, name, options, plan.broker, threads);
       if (threads === undefined) versions.set(name, broker.version);
       Object.assign(record, { version: broker.version, figures: outcome.figures, details: outcome.details });
       const share = generatorShare(outcome.details);

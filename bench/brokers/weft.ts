@@ -41,11 +41,14 @@ await serveUntilStopped(async () => {
   // (mosquitto's max_inflight_messages) or none (aedes), so these three are raised to match.
   const options: Record<string, unknown> = { port: 0, host: '127.0.0.1', maxConnections: 10_000, maxSessions: 10_000, maxInflight: 100 };
   if (threads !== undefined) options.threads = threads;
+  const threadPerSession = process.argv.includes('--thread-per-session');
+  // A thread costs ~10 MB: keep the pool within what a 2-core bench machine can start.
+  if (threadPerSession) Object.assign(options, { threadPerSession: true, maxSessions: 200, maxConnections: 200 });
   const broker = await startBroker(options);
   if (typeof broker?.port !== 'number' || broker.port <= 0) throw new Error('startBroker resolved without a port');
   return {
     port: broker.port,
-    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}`,
+    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}${threadPerSession ? ' (thread per session)' : ''}`,
     close: () => broker.close(),
   };
 });

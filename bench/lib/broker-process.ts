@@ -16,6 +16,8 @@ export interface BrokerLaunch {
   cpuSet: string | null;
   /** Weft only: session threads. */
   threads?: number;
+  /** Weft only: one thread per session. */
+  threadPerSession?: boolean;
   /** Bound on start-up, in ms. */
   startTimeoutMs?: number;
 }
@@ -52,6 +54,7 @@ export async function launchBroker(launch: BrokerLaunch): Promise<RunningBroker>
   const nodeArgs = (process.env.WEFT_BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const args = [...nodeArgs, entry];
   if (launch.threads !== undefined) args.push('--threads', String(launch.threads));
+  if (launch.threadPerSession === true) args.push('--thread-per-session');
   const command = launch.cpuSet === null ? process.execPath : 'taskset';
   const argv = launch.cpuSet === null ? args : ['-c', launch.cpuSet, process.execPath, ...args];
   const child = spawn(command, argv, {

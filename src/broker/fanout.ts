@@ -181,7 +181,8 @@ export class Fanout {
   private dispatch(message: RoutedMessage, deliveries: readonly Delivery[]): Congestion | undefined {
     this.counters.routed++;
     let congestion: Congestion | undefined;
-    const now = Date.now();
+    // Read once per message, and only when a QoS 1/2 delivery needs it for the backlog.
+    let now = 0;
     // One item per destination thread for this message; targets are appended to it.
     let items: Map<number, MailboxItem> | undefined;
     for (const delivery of deliveries) {
@@ -192,6 +193,7 @@ export class Fanout {
       }
       // Counted before it is handed over: the receiving host subtracts it (see SessionBacklog).
       if (countsInBacklog(message, delivery.qos)) {
+        if (now === 0) now = Date.now();
         const since = this.backlog.added(delivery.session, now);
         if (since !== 0 && congestion === undefined) congestion = { session: delivery.session, since };
       }

@@ -273,8 +273,9 @@ export class SessionHost {
       if (link.state !== LinkState.Closing && link.state !== LinkState.Closed) link.close();
       return;
     }
-    // Not yet attached: main answers undecodable first packets itself and forwards only bytes
-    // its own decoder took as a CONNECT, so this should not happen; close without a CONNACK.
+    // Not the session's current connection: one already taken over, or one whose CONNECT main
+    // decoded but this decoder did not (main answers undecodable CONNECTs itself). No core
+    // speaks for it, so it is closed without an answer.
     link.state = LinkState.Attached;
     link.close();
     this.afterRefusal();

@@ -29,13 +29,13 @@ import type { RetainedStore } from './retained/types.js';
 import { createRegisterHost, type RegisterHost } from './register-link.js';
 import { SessionEntry, EntryState } from './session-entry.js';
 import { SessionIdAllocator } from './session-ids.js';
-import { createSessionPool, placementFor } from './session-pool.js';
+import { createSessionPool, placementFor, type Placement } from './session-pool.js';
 import { SessionThreadTable } from './session-threads.js';
 import { socketTransferSupported } from './socket-transfer.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
-import type { FromSession, SessionTask } from './thread-messages.js';
+import type { FromSession, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
-import { ThreadLinks } from './thread-links.js';
+import { ThreadLinks, type ThreadLink } from './thread-links.js';
 
 /** Counters of what the bounds refused, and of crashes; for logs, stats and tests. */
 export interface BrokerCounters {
@@ -154,7 +154,8 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly ids: SessionIdAllocator;
   private readonly retained: RetainedStore<RoutedMessage> & { counters?: { refusedFull: number } };
   private readonly fanout: Fanout;
-  private readonly pool: Piscina<SessionTask, void>;
+  private readonly pool: Piscina<ThreadTask, void>;
+  private readonly placement: Placement;
   private readonly batch = new TurnBatch();
   private readonly server: Server;
   /** Sessions by client id: the ones a CONNECT can reach (starting or live). */
@@ -163,13 +164,10 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly entries = new Set<SessionEntry>();
   /** Live entries by session id, for the bytes that arrive over the thread links. */
   private readonly bySession = new Map<number, SessionEntry>();
-  private readonly threadLinks = new ThreadLinks((out) =>
-    this.bySession.get(out.session)?.connections.get(out.connection)?.fromWorker(out.chunks, out.consumed, out.close === true),
-  );
+  private readonly threadLinks: ThreadLinks;
   private readonly connections = new Set<ClientConnection>();
   private relayed = 0;
   private nextConnection = 1;
-  private readonly recoveredThreads = new Set<number>();
   private recovering: Promise<void> = Promise.resolve();
   private readonly entryDone = new Map<SessionEntry, () => void>();
   /** Wills of a dead thread's connections that wait for their Will Delay Interval. */
@@ -211,7 +209,8 @@ class MainBroker implements Broker, ConnectionEvents {
       sharedSubscriptionAvailable: options.sharedSubscriptionAvailable,
     };
     this.maxSessionExpiry = validateSessionConfig(sessionOptions).maxSessionExpiryInterval;
-    this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: placementFor(options).maxThreads });
+    this.placement = placementFor(options);
+    this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: this.placement.maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
     this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
     this.ids = new SessionIdAllocator(options.maxSessions);
@@ -223,7 +222,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.fanout = new Fanout(this.registerHost.register, this.table, this.backlog, 0, () => false, (to, port) =>
       this.threadLinks.forward(to, port),
     );
-    this.pool = createSessionPool(placementFor(options), {
+    this.pool = createSessionPool(this.placement, {
       registerHandle: this.registerHost.handle,
       sessionThreads: this.table.buffer,
       backlog: this.backlog.buffer,
@@ -236,6 +235,10 @@ class MainBroker implements Broker, ConnectionEvents {
     });
     // A worker that fails with no task running is replaced by piscina; log it, never throw.
     this.pool.on('error', (err: unknown) => this.log.error({ err }, 'session worker failed'));
+    this.threadLinks = new ThreadLinks(this.pool, this.placement, this.batch, {
+      fromSession: (link, message) => this.onSessionMessage(link, message),
+      died: (link, err) => this.onThreadDied(link, err),
+    });
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -249,6 +252,7 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   async listen(): Promise<void> {
+    this.threadLinks.startMinimum();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port, this.options.host, () => {
@@ -259,7 +263,7 @@ class MainBroker implements Broker, ConnectionEvents {
     const address = this.server.address();
     this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
-    const placement = placementFor(this.options);
+    const placement = this.placement;
     this.log.info(
       {
         url: this.url,
@@ -278,7 +282,7 @@ class MainBroker implements Broker, ConnectionEvents {
     return {
       connections: this.relayed,
       sessions: this.entries.size,
-      threads: this.pool.threads.length,
+      threads: this.threadLinks.count,
       retainedMessages: this.retained.size,
       retainedBytes: this.retained.bytes,
       subscriptions: this.registerHost.register.size,
@@ -296,7 +300,7 @@ class MainBroker implements Broker, ConnectionEvents {
   sessions(): SessionInfo[] {
     const out: SessionInfo[] = [];
     for (const entry of this.directory.values()) {
-      if (entry.state !== EntryState.Live) continue;
+      if (entry.state !== EntryState.Live || entry.threadId === 0) continue;
       const connection = entry.openConnections().at(-1);
       const protocolVersion = connection?.connect?.protocolVersion;
       out.push({
@@ -312,7 +316,7 @@ class MainBroker implements Broker, ConnectionEvents {
   /** Test hook: the thread hosting `clientId`'s session exits as if it crashed. */
   [kCrashSessionThread](clientId: string): number {
     const entry = this.directory.get(clientId);
-    if (entry === undefined || entry.state !== EntryState.Live) throw new Error(`no live session for ${clientId}`);
+    if (entry === undefined || entry.state !== EntryState.Live || entry.threadId === 0) throw new Error(`no live session for ${clientId}`);
     entry.post({ t: 'crash' });
     return entry.threadId;
   }
@@ -419,48 +423,26 @@ class MainBroker implements Broker, ConnectionEvents {
 
   private startSession(connection: ClientConnection, clientId: string, assigned: string | undefined): void {
     const id = this.ids.allocate();
-    if (id === undefined) {
+    const thread = id === undefined ? undefined : this.threadLinks.place();
+    if (id === undefined || thread === undefined) {
+      if (id !== undefined) this.ids.release(id);
       this.counters.refusedSessions++;
       if (connection.connect) return this.refuse(connection, connection.connect, 'maxSessions reached');
       return connection.destroy();
     }
-    const entry = new SessionEntry(id, clientId, { message: (e, m) => this.onSessionMessage(e, m) });
+    const entry = new SessionEntry(id, clientId, thread);
     this.entries.add(entry);
     this.bySession.set(id, entry);
     this.directory.set(clientId, entry);
-    entry.port.on('close', () => {
-      // What the session wrote over its thread's link before closing goes out first.
-      this.threadLinks.drain(entry.threadId);
-      entry.portClosed = true;
-      // A port that closes while the session is live means its thread died: the task's
-      // rejection (below) does the crash handling, unless the task had already ended.
-      if (entry.state === EntryState.Ending || entry.state === EntryState.Cancelled || this.closing || entry.taskEnded) this.cleanup(entry);
-    });
     this.relay(connection, entry, assigned);
-    const task: SessionTask = { sessionId: id, clientId, port: entry.workerPort };
-    this.pool.run(task, { transferList: [entry.workerPort] }).then(
-      () => {
-        // Normal end: the worker closed the port after its last message; clean up on 'close'.
-        entry.taskEnded = true;
-        if (entry.portClosed) this.cleanup(entry);
-      },
-      (err: unknown) => this.onTaskFailed(entry, err),
-    );
   }
 
-  private onSessionMessage(entry: SessionEntry, message: FromSession): void {
-    // What the session wrote over its thread's link before this message goes out first.
-    this.threadLinks.drain(entry.threadId);
+  private onSessionMessage(thread: ThreadLink, message: FromSession): void {
+    const entry = this.bySession.get(message.session);
+    if (entry === undefined || entry.thread !== thread) return;
     switch (message.t) {
-      case 'started':
-        if (message.link !== undefined) this.threadLinks.add(message.threadId, message.link);
-        if (entry.state !== EntryState.Starting) return;
-        if (entry.onStarted(message.threadId) === 0) {
-          // Its connection went away before the worker was ready: nothing to serve.
-          this.unlist(entry);
-          entry.state = EntryState.Cancelled;
-          entry.post({ t: 'cancel' });
-        }
+      case 'out':
+        entry.connections.get(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
         return;
       case 'retain':
         this.retain(message.topic, message.message);
@@ -476,6 +458,9 @@ class MainBroker implements Broker, ConnectionEvents {
           entry.state = EntryState.Ending;
           entry.post({ t: 'end' });
         }
+        return;
+      case 'ended':
+        this.cleanup(entry);
         return;
     }
   }
@@ -504,45 +489,31 @@ class MainBroker implements Broker, ConnectionEvents {
     return out;
   }
 
-  private onTaskFailed(entry: SessionEntry, err: unknown): void {
-    if (this.closing) return this.cleanup(entry);
-    if (entry.state === EntryState.Starting) {
-      // Piscina refused the task (it should not: main checks capacity first). Piscina 5.3 may
-      // still run it later, so it is told to cancel, and its slot is held until it does.
-      this.counters.refusedSessions++;
-      this.log.warn({ err: (err as Error).message }, 'session pool refused a session');
-      this.unlist(entry);
-      entry.state = EntryState.Cancelled;
-      for (const connection of entry.openConnections()) {
-        if (connection.connect) this.refuse(connection, connection.connect, 'session pool full');
-        else connection.destroy();
-      }
-      entry.post({ t: 'cancel' });
-      return;
-    }
-    if (entry.state === EntryState.Cancelled || entry.state === EntryState.Gone) return this.cleanup(entry);
-    void this.recoverFromCrash(entry, err);
-  }
-
   /**
-   * The session's thread died: only its sessions end. Main closes their sockets, publishes
-   * their wills, removes their subscriptions and releases the register lock the thread may have
-   * held; piscina starts a replacement thread.
+   * A session thread died: only its sessions end. Main closes their sockets, publishes their
+   * wills, removes their subscriptions and releases the register lock the thread may have held;
+   * a replacement thread starts (thread-links.ts).
    */
-  private async recoverFromCrash(entry: SessionEntry, err: unknown): Promise<void> {
-    const threadId = entry.threadId;
-    this.log.warn({ thread: threadId, clientId: entry.clientId, err: (err as Error).message }, 'session thread died; ending its session');
-    if (!this.recoveredThreads.has(threadId)) {
-      this.recoveredThreads.add(threadId);
-      this.counters.workerCrashes++;
+  private onThreadDied(thread: ThreadLink, err: unknown): void {
+    const threadId = thread.threadId;
+    const lost = [...this.entries].filter((entry) => entry.thread === thread && entry.state !== EntryState.Gone);
+    this.log.warn({ thread: threadId, sessions: lost.length, err: (err as Error).message }, 'session thread died; ending its sessions');
+    this.counters.workerCrashes++;
+    if (threadId !== 0) {
       this.fanout.forgetThread(threadId);
       // Before anything else on main writes to the register: a lock the dead thread held is
       // released (its half-done write rolled back), and its owner id can be claimed again.
-      this.recovering = this.registerHost.recoverDeadThread(threadId).catch((recoverErr: unknown) => {
-        this.log.error({ err: recoverErr }, 'recovering the register from a dead thread failed');
-      });
+      this.recovering = this.recovering
+        .then(() => this.registerHost.recoverDeadThread(threadId))
+        .catch((recoverErr: unknown) => {
+          this.log.error({ err: recoverErr }, 'recovering the register from a dead thread failed');
+        });
     }
-    await this.recovering;
+    for (const entry of lost) void this.recoverFromCrash(entry);
+  }
+
+  /** Ends one session of a dead thread: its sockets, its wills, its subscriptions. */
+  private async recoverFromCrash(entry: SessionEntry): Promise<void> {
     this.unlist(entry);
     entry.state = EntryState.Ending;
     this.table.clear(entry.id);
@@ -551,6 +522,7 @@ class MainBroker implements Broker, ConnectionEvents {
       if (connection.connect?.will) connects.push(connection.connect);
       connection.destroy();
     }
+    await this.recovering;
     try {
       await this.registerHost.register.removeSession(entry.id);
     } catch (removeErr) {
@@ -580,7 +552,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.table.clear(entry.id);
     this.backlog.clear(entry.id);
     this.ids.release(entry.id);
-    entry.port.close();
+    entry.thread.sessions--;
     this.entryDone.get(entry)?.();
     this.entryDone.delete(entry);
   }
@@ -600,9 +572,9 @@ class MainBroker implements Broker, ConnectionEvents {
     const ended: Promise<void>[] = [];
     for (const entry of this.entries) {
       ended.push(new Promise<void>((resolve) => this.entryDone.set(entry, resolve)));
-      if (entry.state === EntryState.Starting) entry.state = EntryState.Cancelled;
-      entry.post({ t: entry.state === EntryState.Cancelled ? 'cancel' : 'shutdown' });
+      entry.post({ t: 'shutdown' });
     }
+    this.batch.flushNow();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(ended),
@@ -612,8 +584,9 @@ class MainBroker implements Broker, ConnectionEvents {
     this.batch.flushNow();
     for (const connection of this.connections) connection.destroy();
     this.fanout.close();
-    await this.pool.destroy();
+    // Closing the links ends each thread's host task; destroy stops the threads themselves.
     this.threadLinks.close();
+    await this.pool.destroy();
     for (const entry of [...this.entries]) this.cleanup(entry);
     await serverClosed;
     this.log.info({ url: this.url }, 'broker closed');

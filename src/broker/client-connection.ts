@@ -2,7 +2,8 @@
  * The main thread's side of one client socket. Main owns every socket (Node 20 cannot move
  * one to a worker, see docs/architecture.md): it reads only the first packet (the CONNECT,
  * bounded by `maxPacketSize` and `connectTimeout`) to find the session, then relays bytes both
- * ways over the session's port, once per event-loop turn, with backpressure both ways.
+ * ways over the link of the session's thread, once per event-loop turn, with backpressure both
+ * ways.
  */
 import type { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
@@ -101,23 +102,18 @@ export class ClientConnection implements Flushable {
     return this.awaitingWorker;
   }
 
-  /** Starts relaying to `session` (its worker gets `takeFirstBytes()` in an attach). */
+  /** Starts relaying to `session` (its thread gets `takeFirstBytes()` in an attach). */
   relayTo(session: SessionEntry): void {
     this.session = session;
     this.state = ConnectionState.Relaying;
   }
 
-  /** The session's worker is ready for bytes: send what accumulated. */
-  ready(): void {
-    if (this.pending.length > 0) this.batch.mark(this);
-  }
-
   flush(): void {
     const session = this.session;
-    if (this.state !== ConnectionState.Relaying || session === undefined || !session.started || this.pending.length === 0) return;
+    if (this.state !== ConnectionState.Relaying || session === undefined || this.pending.length === 0) return;
     const chunks = this.pending;
     this.pending = [];
-    session.post({ t: 'in', connection: this.id, chunks }, chunks.map((c) => c.buffer as ArrayBuffer));
+    session.thread.send({ t: 'in', session: session.id, connection: this.id, chunks }, chunks.map((c) => c.buffer as ArrayBuffer));
   }
 
   /** Bytes from the session's worker; `consumed` acknowledges relayed input. */
@@ -174,7 +170,7 @@ export class ClientConnection implements Flushable {
       this.paused = true;
       this.socket.pause();
     }
-    if (this.session?.started) this.batch.mark(this);
+    if (this.session !== undefined) this.batch.mark(this);
   }
 
   private readFirst(owned: Uint8Array, chunk: Buffer): void {

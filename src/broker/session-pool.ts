@@ -2,21 +2,22 @@
  * The session-worker pool: piscina, configured for sessions rather than short jobs
  * (DESIGN-NOTES, "piscina 5 as the session-worker pool").
  *
- * - One task per session, pending for the session's life; its port in the transferList.
- * - `maxQueue: 0`: a session beyond capacity is refused at once, never parked in a queue.
- *   Piscina 5.3.2 still queues a task it rejected and runs it later (measured; see
- *   docs/architecture.md), so the broker checks capacity itself before `run` and a task that
- *   piscina refused anyway is cancelled by message when it starts.
- * - `atomics: 'disabled'`: a worker whose tasks are all pending must keep running its event
- *   loop (timers, ports); 'sync' would freeze it between tasks.
+ * - One task per thread (`concurrentTasksPerWorker: 1`), pending for the thread's life, the
+ *   thread's link in its transferList; sessions are messages on that link, not tasks, so a
+ *   session costs no task, promise or port of its own (see `thread-links.ts`).
+ * - Main decides how many threads run and which one a session goes to; it never submits more
+ *   tasks than `maxThreads`, so the queue (bounded by that number) only holds a task while its
+ *   worker starts.
+ * - `atomics: 'disabled'`: a worker whose task is pending must keep running its event loop
+ *   (timers, ports); 'sync' would freeze it.
  * - `idleTimeout: Infinity` and `minThreads`: threads are started up front and never retired.
  * - M:N placement: `threads` workers × ceil(maxSessions / threads) sessions each; thread per
- *   session: one session per worker, up to `maxSessions` workers (`threads` of them started
- *   up front, the rest when needed).
+ *   session: one session per thread, up to `maxSessions` threads (`threads` of them started up
+ *   front, the rest when needed; a thread whose session ended takes the next one).
  */
 import { Piscina } from 'piscina';
 import type { ResolvedBrokerOptions } from './options.js';
-import type { SessionTask, WorkerSetup } from './thread-messages.js';
+import type { ThreadTask, WorkerSetup } from './thread-messages.js';
 
 /** How sessions are placed on threads. */
 export interface Placement {
@@ -41,15 +42,15 @@ export function placementFor(options: ResolvedBrokerOptions): Placement {
   };
 }
 
-/** Creates the pool; `run(task)` starts a session. */
-export function createSessionPool(placement: Placement, setup: WorkerSetup): Piscina<SessionTask, void> {
-  return new Piscina<SessionTask, void>({
+/** Creates the pool; `run(task)` starts a thread's session host. */
+export function createSessionPool(placement: Placement, setup: WorkerSetup): Piscina<ThreadTask, void> {
+  return new Piscina<ThreadTask, void>({
     filename: new URL('../session/worker/entry.js', import.meta.url).href,
     name: 'default',
     minThreads: placement.minThreads,
     maxThreads: placement.maxThreads,
-    concurrentTasksPerWorker: placement.sessionsPerThread,
-    maxQueue: 0,
+    concurrentTasksPerWorker: 1,
+    maxQueue: placement.maxThreads,
     atomics: 'disabled',
     idleTimeout: Infinity,
     workerData: setup,

@@ -1,65 +1,186 @@
 /**
- * Main's ends of the worker threads' links (see `session/worker/main-link.ts`): one batch of
- * socket bytes per thread per turn. {@link ThreadLinks.drain} reads a thread's link empty
- * synchronously; main calls it before it handles any message or close of a session port, so a
- * session's bytes are never overtaken by what it posted after them on its own port. Links also
- * carry mailbox ports between threads: a thread offers the receiving end of its new mailbox to
- * another, and main passes it on over that thread's link (held until the thread has one).
+ * Main's side of the session worker threads: the piscina pool, one host task and one link per
+ * thread (see `session/worker/main-link.ts`), which thread a new session goes to, and the
+ * passing-on of mailbox ports between threads.
+ *
+ * Each link carries one batch per event-loop turn each way. Main's batches to a thread
+ * ({@link ThreadLink.send}) are flushed by main's {@link TurnBatch}; what a thread sends is
+ * handed to `events` item by item, in the order its sessions sent it.
  */
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { MailboxOffer, OutMessage, ThreadLinkMessage } from './thread-messages.js';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import type { FromSession, FromThread, MailboxOffer, ThreadTask, ToSession, ToThread } from './thread-messages.js';
+import type { Flushable, TurnBatch } from './turn-batch.js';
+import type { Placement } from './session-pool.js';
 
-export class ThreadLinks {
-  private readonly links = new Map<number, MessagePort>();
-  /** Mailbox ends for threads whose link has not arrived yet. */
-  private readonly waiting = new Map<number, MessagePort[]>();
+/** Where a thread is, as main sees it. */
+export const enum ThreadState {
+  /** Its host task was submitted; it has not said `ready` (its link buffers what main sends). */
+  Starting,
+  /** Ready: its `threadId` is known. */
+  Running,
+  /** Its thread died or the broker closed it. */
+  Gone,
+}
 
-  constructor(private readonly deliver: (out: OutMessage) => void) {}
+/** What main does with what threads report. */
+export interface ThreadEvents {
+  /** One item a session of `link`'s thread sent, in order. */
+  fromSession(link: ThreadLink, message: FromSession): void;
+  /** The thread died (its host task failed); its sessions are lost. */
+  died(link: ThreadLink, err: unknown): void;
+}
 
-  /** Starts reading the link of `threadId` (main's end, as the thread's first session sent it). */
-  add(threadId: number, port: MessagePort): void {
-    this.links.set(threadId, port);
-    port.on('message', (message: ThreadLinkMessage) => this.receive(message));
-    // The thread is gone (its end closed with it).
-    port.on('close', () => {
-      if (this.links.get(threadId) === port) this.links.delete(threadId);
-    });
-    const waiting = this.waiting.get(threadId);
-    this.waiting.delete(threadId);
-    for (const mailbox of waiting ?? []) this.forward(threadId, mailbox);
+/** Main's end of one worker thread. */
+export class ThreadLink implements Flushable {
+  state = ThreadState.Starting;
+  /** The thread's `threadId`, once it said `ready` (0 before). */
+  threadId = 0;
+  /** Sessions main placed on this thread and has not cleaned up. */
+  sessions = 0;
+  private items: ToSession[] = [];
+  private transfer: ArrayBuffer[] = [];
+
+  constructor(
+    readonly port: MessagePort,
+    private readonly batch: TurnBatch,
+  ) {}
+
+  /** Queues `message` for this turn's batch to the thread; `transfer` moves with it. */
+  send(message: ToSession, transfer?: readonly ArrayBuffer[]): void {
+    if (this.state === ThreadState.Gone) return;
+    this.items.push(message);
+    if (transfer !== undefined) for (const buffer of transfer) this.transfer.push(buffer);
+    if (this.items.length === 1) this.batch.mark(this);
   }
 
-  /** Passes the receiving end of a mailbox on to thread `to`. */
+  flush(): void {
+    if (this.items.length === 0 || this.state === ThreadState.Gone) return;
+    const items = this.items;
+    const transfer = this.transfer;
+    this.items = [];
+    this.transfer = [];
+    this.port.postMessage({ t: 'batch', items } satisfies ToThread, transfer);
+  }
+}
+
+export class ThreadLinks {
+  private readonly links: ThreadLink[] = [];
+  private readonly byThreadId = new Map<number, ThreadLink>();
+  /** Mailbox ends for threads that have not said `ready` yet. */
+  private readonly waiting = new Map<number, MessagePort[]>();
+  private closed = false;
+
+  constructor(
+    private readonly pool: Piscina<ThreadTask, void>,
+    private readonly placement: Placement,
+    private readonly batch: TurnBatch,
+    private readonly events: ThreadEvents,
+  ) {}
+
+  /** Starts the threads the placement keeps running from the start. */
+  startMinimum(): void {
+    while (this.links.length < this.placement.minThreads) this.start();
+  }
+
+  /** Threads started and not gone. */
+  get count(): number {
+    return this.links.length;
+  }
+
+  /**
+   * The thread for a new session: the least loaded one with room, or a new thread when all are
+   * full and the placement allows more; undefined when there is no room anywhere.
+   */
+  place(): ThreadLink | undefined {
+    let best: ThreadLink | undefined;
+    for (const link of this.links) {
+      if (link.sessions < this.placement.sessionsPerThread && (best === undefined || link.sessions < best.sessions)) best = link;
+    }
+    if (best === undefined && this.links.length < this.placement.maxThreads) best = this.start();
+    if (best !== undefined) best.sessions++;
+    return best;
+  }
+
+  /** The thread with `threadId`, if running. */
+  get(threadId: number): ThreadLink | undefined {
+    return this.byThreadId.get(threadId);
+  }
+
+  /** Passes the receiving end of a mailbox on to thread `to` (held until it is ready). */
   forward(to: number, port: MessagePort): void {
-    const link = this.links.get(to);
+    const link = this.byThreadId.get(to);
     if (link === undefined) {
       let waiting = this.waiting.get(to);
       if (waiting === undefined) this.waiting.set(to, (waiting = []));
       waiting.push(port);
       return;
     }
-    link.postMessage({ t: 'mailbox', to, port } satisfies MailboxOffer, [port]);
+    link.port.postMessage({ t: 'mailbox', to, port } satisfies MailboxOffer, [port]);
   }
 
-  /** Handles whatever the thread's link holds now. */
-  drain(threadId: number): void {
-    const port = this.links.get(threadId);
-    if (port === undefined) return;
-    for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
-      this.receive(next.message as ThreadLinkMessage);
-    }
-  }
-
-  /** Closes every link and held mailbox end (the broker is closing). */
+  /** Closes every link (each thread's host task then ends) and every held mailbox end. */
   close(): void {
-    for (const port of this.links.values()) port.close();
-    this.links.clear();
+    this.closed = true;
+    this.batch.flushNow();
+    for (const link of this.links) {
+      link.state = ThreadState.Gone;
+      link.port.close();
+    }
+    this.links.length = 0;
+    this.byThreadId.clear();
     for (const ports of this.waiting.values()) for (const port of ports) port.close();
     this.waiting.clear();
   }
 
-  private receive(message: ThreadLinkMessage): void {
-    if (message.t === 'mailbox') return this.forward(message.to, message.port);
-    for (const out of message.outs) this.deliver(out);
+  private start(): ThreadLink {
+    const { port1, port2 } = new MessageChannel();
+    const link = new ThreadLink(port1, this.batch);
+    this.links.push(link);
+    port1.on('message', (message: FromThread) => this.receive(link, message));
+    const task: ThreadTask = { port: port2 };
+    this.pool.run(task, { transferList: [port2] }).then(
+      () => this.gone(link),
+      (err: unknown) => {
+        if (this.closed || link.state === ThreadState.Gone) return;
+        // What the thread sent before it died is handled first (its last bytes, its events).
+        for (let next = receiveMessageOnPort(port1); next !== undefined; next = receiveMessageOnPort(port1)) {
+          this.receive(link, next.message as FromThread);
+        }
+        this.gone(link);
+        this.events.died(link, err);
+        // M:N keeps its threads: a replacement host starts on the worker piscina brings back.
+        if (!this.closed) this.startMinimum();
+      },
+    );
+    return link;
+  }
+
+  private gone(link: ThreadLink): void {
+    link.state = ThreadState.Gone;
+    const at = this.links.indexOf(link);
+    if (at >= 0) this.links.splice(at, 1);
+    if (this.byThreadId.get(link.threadId) === link) this.byThreadId.delete(link.threadId);
+    link.port.close();
+  }
+
+  private receive(link: ThreadLink, message: FromThread): void {
+    switch (message.t) {
+      case 'batch':
+        for (const item of message.items) this.events.fromSession(link, item);
+        return;
+      case 'mailbox':
+        return this.forward(message.to, message.port);
+      case 'ready': {
+        if (link.state !== ThreadState.Starting) return;
+        link.state = ThreadState.Running;
+        link.threadId = message.threadId;
+        this.byThreadId.set(message.threadId, link);
+        const waiting = this.waiting.get(message.threadId);
+        this.waiting.delete(message.threadId);
+        for (const port of waiting ?? []) this.forward(message.threadId, port);
+        return;
+      }
+    }
   }
 }

@@ -1,33 +1,26 @@
 /**
  * Every message that crosses a thread boundary in the broker, typed once.
  *
- * Four kinds of link:
- * - a session port (a MessageChannel per session, main ↔ the session's worker): socket bytes
- *   to the worker, connection lifecycle, retained-store updates and queries;
- * - a thread link (one MessageChannel per worker thread, worker → main): the bytes for every
- *   socket of the thread's sessions, one {@link ThreadOutBatch} per event-loop turn. Main reads
- *   a thread's link empty before it handles any message or close of a session port of that
- *   thread, so nothing a session sent over its link is overtaken by what it sent after;
+ * Three kinds of link:
+ * - a thread link (one MessageChannel per worker thread, both ways): main → thread, the session
+ *   starts, socket bytes, connection lifecycle and retained answers of every session of the
+ *   thread, one {@link ToThreadBatch} per event-loop turn; thread → main, the socket bytes and
+ *   session events of every session of the thread, one {@link FromThreadBatch} per turn. One
+ *   ordered port each way, so nothing a session sends is overtaken by what it sends after;
  * - a thread mailbox (a MessagePort pair per sending and receiving thread, the receiving end
  *   handed over through main as a {@link MailboxOffer}): batches of routed messages for
  *   sessions on that thread;
- * - the piscina task (its argument, {@link SessionTask}) that starts a session.
+ * - the piscina task (its argument, {@link ThreadTask}) that starts a thread's host: one per
+ *   thread, pending for the thread's life, its link in the transferList. A session costs no
+ *   task, port or channel of its own: it is a {@link StartMessage} on its thread's link.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { RoutedMessage } from '../session/core/api.js';
 import type { SessionId } from '../register/types.js';
 
-/**
- * The piscina task argument: one per session, pending for the session's whole life. The task
- * answers {@link StartedMessage} at once and touches nothing shared until main sends its first
- * {@link AttachMessage}; a {@link CancelMessage} instead ends it untouched (main sends one when
- * piscina refused the task, which piscina 5.3 may still run later).
- */
-export interface SessionTask {
-  readonly sessionId: SessionId;
-  /** The client id the session is bound to (the assigned one for an empty CONNECT client id). */
-  readonly clientId: string;
-  /** The session's end of its port; also in the task's transferList. */
+/** The piscina task argument: one per worker thread, pending until its link closes. */
+export interface ThreadTask {
+  /** The thread's end of its link; also in the task's transferList. */
   readonly port: MessagePort;
 }
 
@@ -49,11 +42,19 @@ export interface WorkerSetup {
   readonly logLevel: string;
 }
 
-// ---- main → session port ----
+// ---- main → thread link, per session ----
 
+/** A new session on this thread; its first attach follows. */
+export interface StartMessage {
+  t: 'start';
+  session: SessionId;
+  /** The client id the session is bound to (the assigned one for an empty CONNECT client id). */
+  clientId: string;
+}
 /** Hand a (new or taking-over) connection to the session; `bytes` start with its CONNECT. */
 export interface AttachMessage {
   t: 'attach';
+  session: SessionId;
   connection: number;
   bytes: Uint8Array[];
   assignedClientId?: string;
@@ -62,45 +63,49 @@ export interface AttachMessage {
 /** More bytes from a connection's socket (their buffers transferred). */
 export interface InMessage {
   t: 'in';
+  session: SessionId;
   connection: number;
   chunks: Uint8Array[];
 }
 /** The socket closed or failed (not at the session's request). */
 export interface LostMessage {
   t: 'lost';
+  session: SessionId;
   connection: number;
   cause: string;
 }
 /** The socket flushed `bytes` more of what the session sent. */
 export interface DrainedMessage {
   t: 'drained';
+  session: SessionId;
   connection: number;
   bytes: number;
 }
 /** The answer to a {@link RetainedQueryMessage}. */
 export interface RetainedAnswerMessage {
   t: 'retained';
+  session: SessionId;
   request: number;
   messages: RoutedMessage[];
 }
 /** Main agreed the session may end (no connection was attached since it asked). */
 export interface EndMessage {
   t: 'end';
+  session: SessionId;
 }
 /** The broker is closing: end the session now. */
 export interface ShutdownMessage {
   t: 'shutdown';
-}
-/** The session's task was refused by the pool after all: end at once, do nothing. */
-export interface CancelMessage {
-  t: 'cancel';
+  session: SessionId;
 }
 /** Test hook: make this worker thread exit, as a crash would. */
 export interface CrashMessage {
   t: 'crash';
+  session: SessionId;
 }
 
 export type ToSession =
+  | StartMessage
   | AttachMessage
   | InMessage
   | LostMessage
@@ -108,20 +113,24 @@ export type ToSession =
   | RetainedAnswerMessage
   | EndMessage
   | ShutdownMessage
-  | CancelMessage
   | CrashMessage;
 
-// ---- session port → main ----
+/** Everything main sends one thread in one event-loop turn, in order. */
+export interface ToThreadBatch {
+  t: 'batch';
+  items: ToSession[];
+}
 
-/** The task runs on `threadId` (and has placed itself in the session→thread table). */
-export interface StartedMessage {
-  t: 'started';
+// ---- thread link → main ----
+
+/** The thread's host runs; sent once, first. */
+export interface ReadyMessage {
+  t: 'ready';
   threadId: number;
-  /** The thread's link to main (main's end, transferred), with the first session of a thread. */
-  link?: MessagePort;
 }
 /** Bytes for a connection's socket (their buffers transferred); `close` after writing them. */
 export interface OutMessage {
+  t: 'out';
   /** The session the connection is relayed to. */
   session: SessionId;
   connection: number;
@@ -133,29 +142,35 @@ export interface OutMessage {
 /** Store, replace or (no message) delete a retained message. */
 export interface RetainMessage {
   t: 'retain';
+  session: SessionId;
   topic: string;
   message?: RoutedMessage;
 }
 /** Which retained messages match `filter`? */
 export interface RetainedQueryMessage {
   t: 'retained?';
+  session: SessionId;
   request: number;
   filter: string;
 }
 /** The session is over as far as the core knows; `lastConnection` is the last one it saw. */
 export interface EndingMessage {
   t: 'ending';
+  session: SessionId;
   lastConnection: number;
 }
+/** The session has finished on its thread (after `end` or `shutdown`): main may clean up. */
+export interface EndedMessage {
+  t: 'ended';
+  session: SessionId;
+}
 
-export type FromSession = StartedMessage | RetainMessage | RetainedQueryMessage | EndingMessage;
+export type FromSession = OutMessage | RetainMessage | RetainedQueryMessage | EndingMessage | EndedMessage;
 
-// ---- thread link → main ----
-
-/** Everything one worker thread's sessions wrote to their sockets in one event-loop turn. */
-export interface ThreadOutBatch {
-  t: 'outs';
-  outs: OutMessage[];
+/** Everything one thread's sessions sent main in one event-loop turn, in order. */
+export interface FromThreadBatch {
+  t: 'batch';
+  items: FromSession[];
 }
 
 /**
@@ -168,7 +183,8 @@ export interface MailboxOffer {
   port: MessagePort;
 }
 
-export type ThreadLinkMessage = ThreadOutBatch | MailboxOffer;
+export type ToThread = ToThreadBatch | MailboxOffer;
+export type FromThread = ReadyMessage | FromThreadBatch | MailboxOffer;
 
 // ---- thread mailboxes ----
 

@@ -1,7 +1,7 @@
 /**
  * The worker's end of one client connection: decodes the bytes main relays, encodes what the
- * session writes, batches it into one transferred buffer per event-loop turn, and counts the
- * bytes in each direction for backpressure.
+ * session writes, batches it into one transferred buffer per event-loop turn (handed to the
+ * thread's {@link MainLink}), and counts the bytes in each direction for backpressure.
  */
 import type { Packet } from 'mqtt-packet';
 import { FastDecoder, encodeOutgoing } from './publish-codec.js';
@@ -40,7 +40,7 @@ export class ConnectionLink implements Flushable {
     readonly id: number,
     readonly remote: string,
     /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
-    private readonly send: (out: Omit<OutMessage, 'session'>, buffer: ArrayBuffer | undefined) => void,
+    private readonly send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void,
     private readonly batch: TurnBatch,
     maxPacketSize: number,
     /** Consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
@@ -100,7 +100,7 @@ export class ConnectionLink implements Flushable {
     if (this.state === LinkState.Closed) return;
     const consumed = Math.max(0, this.consumed);
     if (this.chunkBytes === 0 && consumed === 0 && !this.closeAfterFlush) return;
-    const message: Omit<OutMessage, 'session'> = { connection: this.id, chunks: [], consumed };
+    const message: Omit<OutMessage, 't' | 'session'> = { connection: this.id, chunks: [], consumed };
     let transfer: ArrayBuffer | undefined;
     if (this.chunkBytes > 0) {
       // encodePacket's buffers may be slices of Node's shared pool, which cannot be transferred:

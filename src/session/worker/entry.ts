@@ -1,16 +1,12 @@
 /**
- * The piscina worker module: each task is one session, pending for the session's whole life
- * (connected and offline). Piscina runs it with `atomics: 'disabled'`, so the session's timers
- * and port keep working while the task is pending.
+ * The piscina worker module: one task per worker thread, pending for the thread's life. It
+ * hosts every session main starts on the thread's link. Piscina runs it with
+ * `atomics: 'disabled'`, so the sessions' timers and ports keep working while it is pending.
  */
-import type { SessionTask } from '../../broker/thread-messages.js';
-import { SessionHost } from './session-host.js';
+import type { ThreadTask } from '../../broker/thread-messages.js';
 import { WorkerThread } from './worker-thread.js';
 
-/** Runs one session until it ends; resolves with nothing. */
-export default async function runSession(task: SessionTask): Promise<void> {
-  const thread = WorkerThread.get();
-  const host = new SessionHost(task.sessionId, task.clientId, task.port, thread);
-  thread.sessions.set(task.sessionId, host);
-  await host.finished;
+/** Hosts sessions until main closes the thread's link; resolves with nothing. */
+export default async function hostSessions(task: ThreadTask): Promise<void> {
+  await WorkerThread.serve(task.port).served;
 }

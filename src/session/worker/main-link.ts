@@ -1,36 +1,50 @@
 /**
- * A worker thread's link to main for socket bytes: what every session of the thread writes in
- * one event-loop turn goes to main as one message, not one per connection. A fan-out to 50
- * sessions on a thread was 50 port messages per PUBLISH, each woken up, deserialized and
- * dispatched on main; now it is one.
+ * A worker thread's link to main, both ways, shared by every session of the thread.
  *
- * Order (see `thread-messages.ts`): a session's other messages to main go over its own port,
- * and main reads this link empty before it handles any of them, so the session flushes this
- * link before posting one ({@link MainLink.flush}).
+ * Out: what the thread's sessions write to their sockets and tell main in one event-loop turn
+ * goes as one message, not one per connection or session (a fan-out to 50 sessions on a thread
+ * was 50 port messages per PUBLISH, each woken up, deserialized and dispatched on main; now it is
+ * one). In: main's batches for this thread's sessions. One ordered port each way, so a session's
+ * bytes are never overtaken by an event it sends after them.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { SessionId } from '../../register/types.js';
-import type { MailboxOffer, OutMessage, ThreadOutBatch } from '../../broker/thread-messages.js';
+import type {
+  FromSession,
+  FromThread,
+  MailboxOffer,
+  OutMessage,
+  ToSession,
+  ToThread,
+} from '../../broker/thread-messages.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 
+/** What the thread does with what main sends. */
+export interface MainLinkEvents {
+  /** One message for one of the thread's sessions (or one to start). */
+  session(message: ToSession): void;
+  /** The receiving end of a mailbox another thread opened to this one. */
+  mailbox(port: MessagePort): void;
+  /** Main closed the link: the broker is closing or gone. */
+  closed(): void;
+}
+
 export class MainLink implements Flushable {
-  private readonly port: MessagePort;
-  /** Main's end, until it has been sent. */
-  private mainEnd: MessagePort | undefined;
-  private outs: OutMessage[] = [];
+  private items: FromSession[] = [];
   private transfer: ArrayBuffer[] = [];
 
-  constructor(private readonly batch: TurnBatch) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.mainEnd = port2;
-  }
-
-  /** Main's end of the link the first time it is asked for (to transfer it), then undefined. */
-  takeMainEnd(): MessagePort | undefined {
-    const end = this.mainEnd;
-    this.mainEnd = undefined;
-    return end;
+  constructor(
+    private readonly port: MessagePort,
+    private readonly batch: TurnBatch,
+    threadId: number,
+    events: MainLinkEvents,
+  ) {
+    port.on('message', (message: ToThread) => {
+      if (message.t === 'mailbox') return events.mailbox(message.port);
+      for (const item of message.items) events.session(item);
+    });
+    port.on('close', () => events.closed());
+    port.postMessage({ t: 'ready', threadId } satisfies FromThread);
   }
 
   /** Sends main the receiving end of a new mailbox to thread `to`, for main to pass on. */
@@ -38,25 +52,37 @@ export class MainLink implements Flushable {
     this.port.postMessage({ t: 'mailbox', to, port } satisfies MailboxOffer, [port]);
   }
 
-  /** Takes the receiving ends of mailboxes other threads opened to this one (main passes them on). */
-  onMailbox(accept: (port: MessagePort) => void): void {
-    this.port.on('message', (offer: MailboxOffer) => accept(offer.port));
+  /** Queues socket bytes of `session` for this turn's batch; `buffer` is transferred with it. */
+  send(session: SessionId, out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined): void {
+    const message = out as OutMessage;
+    message.t = 'out';
+    message.session = session;
+    if (buffer !== undefined) this.transfer.push(buffer);
+    this.queue(message);
   }
 
-  /** Queues `out` of `session` for this turn's batch; `buffer` is transferred with it. */
-  send(session: SessionId, out: Omit<OutMessage, 'session'>, buffer: ArrayBuffer | undefined): void {
-    (out as OutMessage).session = session;
-    this.outs.push(out as OutMessage);
-    if (buffer !== undefined) this.transfer.push(buffer);
-    if (this.outs.length === 1) this.batch.mark(this);
+  /** Queues a session event for this turn's batch, after everything the session queued before. */
+  event(message: FromSession): void {
+    this.queue(message);
+  }
+
+  private queue(message: FromSession): void {
+    this.items.push(message);
+    if (this.items.length === 1) this.batch.mark(this);
   }
 
   flush(): void {
-    if (this.outs.length === 0) return;
-    const batch: ThreadOutBatch = { t: 'outs', outs: this.outs };
+    if (this.items.length === 0) return;
+    const items = this.items;
     const transfer = this.transfer;
-    this.outs = [];
+    this.items = [];
     this.transfer = [];
-    this.port.postMessage(batch, transfer);
+    this.port.postMessage({ t: 'batch', items } satisfies FromThread, transfer);
+  }
+
+  /** Closes the link (the thread's host is done). */
+  close(): void {
+    this.flush();
+    this.port.close();
   }
 }

@@ -1,9 +1,8 @@
 /**
- * Hosts one session on a worker thread: owns its {@link SessionCoreApi}, its port to main, its
- * connections' links and its one timer, and carries out the core's actions. No protocol rule
- * lives here: what to send and when is the core's decision.
+ * Hosts one session on a worker thread: owns its {@link SessionCoreApi}, its connections' links
+ * and its one timer, talks to main over the thread's link, and carries out the core's actions.
+ * No protocol rule lives here: what to send and when is the core's decision.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type {
@@ -19,7 +18,10 @@ import { SessionState } from '../core/api.js';
 import { DecodeError } from '../../protocol/decoder.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
-import type { AttachMessage, FromSession, ToSession } from '../../broker/thread-messages.js';
+import type { AttachMessage, FromSession, OutMessage, ToSession } from '../../broker/thread-messages.js';
+
+/** `Omit` applied to each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
 import { ConnectionLink, LinkState } from './connection-link.js';
@@ -56,7 +58,7 @@ const enum HostState {
   Live,
   /** The core ended; main has been asked whether it may end (an attach may still arrive). */
   Ending,
-  /** Finished: the task has resolved. */
+  /** Finished: main has been told (`ended`). */
   Done,
 }
 
@@ -83,25 +85,18 @@ export class SessionHost {
   private receivedDeliveries = 0;
   /** Register writes of this session, one after another. */
   private writes: Promise<void> = Promise.resolve();
-  private readonly log: Logger;
-  private resolveTask!: () => void;
-  readonly finished: Promise<void>;
+  private logger: Logger | undefined;
 
   constructor(
     readonly sessionId: SessionId,
     readonly clientId: string,
-    private readonly port: MessagePort,
     private readonly thread: WorkerThread,
-  ) {
-    this.log = thread.log.child({ clientId });
-    this.finished = new Promise((resolve) => (this.resolveTask = resolve));
-    port.on('message', (message: ToSession) => this.onMessage(message));
-    // Main closes the port only when it is done with this session (or is gone).
-    port.on('close', () => this.finish());
-    // The first session of a thread hands main the thread's link for socket bytes (see MainLink).
-    const link = thread.toMain.takeMainEnd();
-    if (link === undefined) this.post({ t: 'started', threadId: thread.threadId });
-    else port.postMessage({ t: 'started', threadId: thread.threadId, link } satisfies FromSession, [link]);
+  ) {}
+
+  /** This session's logger, made when first needed (a child logger per idle session costs memory). */
+  private get log(): Logger {
+    this.logger ??= this.thread.log.child({ clientId: this.clientId });
+    return this.logger;
   }
 
   /**
@@ -125,8 +120,11 @@ export class SessionHost {
     this.apply(this.core.deliver(message, info, Date.now()));
   }
 
-  private onMessage(message: ToSession): void {
+  /** One message from main for this session. */
+  onMessage(message: ToSession): void {
     switch (message.t) {
+      case 'start':
+        return;
       case 'attach':
         return this.attach(message);
       case 'in':
@@ -151,8 +149,6 @@ export class SessionHost {
         return;
       case 'shutdown':
         return this.shutdown();
-      case 'cancel':
-        return this.finish();
       case 'crash':
         // Test hook: end this whole thread the way a crash would.
         process.exit(70);
@@ -478,17 +474,18 @@ export class SessionHost {
     this.timer = undefined;
     this.core = undefined;
     this.settleBacklog();
-    this.thread.batch.flushNow();
     this.thread.sessions.delete(this.sessionId);
-    this.port.close();
-    this.resolveTask();
+    this.send({ t: 'ended', session: this.sessionId });
   }
 
-  private post(message: FromSession): void {
+  private post(message: DistributiveOmit<Exclude<FromSession, OutMessage>, 'session'>): void {
     if (this.state === HostState.Done) return;
-    // Bytes already handed to the thread's link go first: main reads the link empty before it
-    // handles this message (see MainLink).
-    this.thread.toMain.flush();
-    this.port.postMessage(message);
+    this.send({ ...message, session: this.sessionId } as FromSession);
+  }
+
+  private send(message: FromSession): void {
+    // What the session's connections wrote this turn goes to main first, then the event.
+    for (const link of this.links.values()) link.flush();
+    this.thread.toMain.event(message);
   }
 }

@@ -1,31 +1,32 @@
 /**
- * What one session worker thread shares among the sessions it hosts: its register attachment,
- * the session→thread table, its fanout and mailbox, the per-turn batch, the session config.
- * Built once per thread from piscina's `workerData`.
+ * What one session worker thread shares among the sessions it hosts: its link to main, its
+ * register attachment, the session→thread table, its fanout and mailboxes, the per-turn batch,
+ * the session config. Built once per thread from piscina's `workerData` when the thread's host
+ * task starts; sessions then start and end as messages on the link.
  */
-import { threadId, workerData } from 'node:worker_threads';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { getLogger } from '../../log.js';
 import type { SubscriptionRegister, SessionId } from '../../register/types.js';
 import { Fanout } from '../../broker/fanout.js';
 import { SessionThreadTable } from '../../broker/session-threads.js';
 import { SessionBacklog } from '../../broker/session-backlog.js';
-import type { MailboxBatch, WorkerSetup } from '../../broker/thread-messages.js';
+import type { MailboxBatch, ToSession, WorkerSetup } from '../../broker/thread-messages.js';
 import { TurnBatch } from '../../broker/turn-batch.js';
 import { SharedCounters } from '../../broker/shared-counters.js';
 import { attachRegister, type RegisterLinkHandle } from '../../broker/register-link.js';
 import type { SessionConfig, SessionCoreApi } from '../core/api.js';
 import { validateSessionConfig } from '../core/config.js';
 import { createSessionCore } from './core-factory.js';
-import type { SessionHost } from './session-host.js';
+import { SessionHost } from './session-host.js';
 import { MainLink } from './main-link.js';
 
 export class WorkerThread {
   readonly threadId = threadId;
   readonly sessions = new Map<SessionId, SessionHost>();
   readonly batch = new TurnBatch();
-  /** Socket bytes of every session of this thread, to main, one message per turn. */
-  readonly toMain = new MainLink(this.batch);
+  /** The link to main: every session's bytes and events, one message per turn each way. */
+  readonly toMain: MainLink;
   readonly register: SubscriptionRegister;
   readonly table: SessionThreadTable;
   readonly backlog: SessionBacklog;
@@ -36,7 +37,11 @@ export class WorkerThread {
   readonly log: Logger;
   readonly counters: SharedCounters;
 
-  constructor(setup: WorkerSetup) {
+  private resolveServed!: () => void;
+  /** Settles when main closes the link: the thread's host task is over. */
+  readonly served = new Promise<void>((resolve) => (this.resolveServed = resolve));
+
+  constructor(setup: WorkerSetup, port: MessagePort) {
     this.log = getLogger('session', { logLevel: setup.logLevel as never }).child({ thread: threadId });
     this.sessionConfig = validateSessionConfig(setup.sessionOptions as Partial<SessionConfig>);
     this.maxPacketSize = setup.maxPacketSize;
@@ -58,8 +63,21 @@ export class WorkerThread {
       },
       (to, port) => this.toMain.offerMailbox(to, port),
     );
-    // Mailboxes from other threads: MessagePorts whose sending ends they keep (through main).
-    this.toMain.onMailbox((port) => port.on('message', (batch: MailboxBatch) => this.fanout.receive(batch)));
+    this.toMain = new MainLink(port, this.batch, threadId, {
+      session: (message) => this.onSessionMessage(message),
+      // Mailboxes from other threads: MessagePorts whose sending ends they keep (through main).
+      mailbox: (mailbox) => mailbox.on('message', (batch: MailboxBatch) => this.fanout.receive(batch)),
+      closed: () => this.resolveServed(),
+    });
+  }
+
+  private onSessionMessage(message: ToSession): void {
+    if (message.t === 'start') {
+      this.sessions.set(message.session, new SessionHost(message.session, message.clientId, this));
+      return;
+    }
+    // A session that has finished here ignores what main sent before it learned so.
+    this.sessions.get(message.session)?.onMessage(message);
   }
 
   /** A fresh core for `sessionId`. */
@@ -69,9 +87,10 @@ export class WorkerThread {
 
   private static instance: WorkerThread | undefined;
 
-  /** This thread's context, built on first use. */
-  static get(): WorkerThread {
-    WorkerThread.instance ??= new WorkerThread(workerData as WorkerSetup);
+  /** Starts this thread's host on `port` (its link to main); a thread has one for its life. */
+  static serve(port: MessagePort): WorkerThread {
+    if (WorkerThread.instance !== undefined) throw new Error('this worker thread already hosts sessions');
+    WorkerThread.instance = new WorkerThread(workerData as WorkerSetup, port);
     return WorkerThread.instance;
   }
 }

@@ -41,6 +41,8 @@ import {
   lockOwner,
   markWaiting,
   readerSlot,
+  readersGone,
+  tryLock,
   unlock,
   waitChange,
 } from './shared-lock.js';
@@ -398,12 +400,43 @@ export class SharedRegister implements SubscriptionRegister {
     return c !== 0 && this.#localOwners.has(lockOwner(c)) && !this.#haltedOwners.has(lockOwner(c));
   }
 
-  async #write<T>(body: (w: TrieWriter) => T): Promise<T> {
+  /**
+   * Runs `body` with the writer mutex held and no reader inside. Uncontended (the usual case) it
+   * all happens synchronously, inside this call: the lock is never held across an `await`, so
+   * another write of this same thread in the same turn finds it free instead of parking on
+   * `Atomics.waitAsync` (which costs far more than the write).
+   */
+  #write<T>(body: (w: TrieWriter) => T): Promise<T> {
     const m = this.#views.i32;
-    await lock(m, this.owner);
+    if (tryLock(m, this.owner)) {
+      if (readersGone(m)) {
+        try {
+          return Promise.resolve(this.#writeLocked(body));
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      }
+      return this.#writeAfterReaders(body);
+    }
+    return lock(m, this.owner).then(() => this.#writeAfterReaders(body));
+  }
+
+  /** The write once the mutex is held: waits for readers to leave, then writes. */
+  async #writeAfterReaders<T>(body: (w: TrieWriter) => T): Promise<T> {
+    try {
+      await drainReaders(this.#views.i32);
+    } catch (e) {
+      unlock(this.#views.i32);
+      throw e;
+    }
+    return this.#writeLocked(body);
+  }
+
+  /** Writes with the mutex held and readers gone; releases it unless a test halted the write. */
+  #writeLocked<T>(body: (w: TrieWriter) => T): T {
+    const m = this.#views.i32;
     let release = true;
     try {
-      await drainReaders(m);
       this.#views.refresh();
       try {
         const result = body(this.#writer);

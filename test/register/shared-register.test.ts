@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { SharedRegister } from '../../src/register/shared-register.js';
 import { RegisterFullError } from '../../src/register/types.js';
+import { leaveRead, lockOwner, readerSlot } from '../../src/register/shared-lock.js';
+import { H } from '../../src/register/shared-layout.js';
 import { registerContract, snapshot } from './register-contract.js';
 
 registerContract('SharedRegister', (options) => {
@@ -84,12 +86,27 @@ describe('SharedRegister: memory and options', () => {
     const a = SharedRegister.create({ owner: 1 });
     const b = SharedRegister.attach(a.handle, { owner: 2 });
     await a.subscribe(1, 'x', { qos: 0 });
+    // A reader of owner 3 is inside a read, so a's next write takes the mutex and then waits.
+    const m = new Int32Array(a.handle.buffer);
+    const reader = readerSlot(m, 3);
+    SharedRegister.attach(a.handle, { owner: 3 }).holdReadForTest();
     const pending = a.subscribe(1, 'y', { qos: 0 }); // holds the mutex now, nothing written yet
+    expect(lockOwner(Atomics.load(m, H.LOCK))).to.equal(1);
     expect(b.tryMatch('x', 0)).to.deep.equal([{ session: 1, qos: 0, retainAsPublished: false, subscriptionIds: [] }]);
     expect(b.subscriptionsOf(1).map((s) => s.filter)).to.deep.equal(['x']);
     expect(await b.match('y', 0)).to.deep.equal([]);
+    leaveRead(m, reader);
     await pending;
     expect(b.subscriptionsOf(1).map((s) => s.filter).sort()).to.deep.equal(['x', 'y']);
+  });
+
+  it('an uncontended write is done before its promise is even awaited (no lock held across a turn)', async () => {
+    const r = SharedRegister.create({ owner: 1 });
+    const first = r.subscribe(1, 'p', { qos: 0 });
+    const second = r.subscribe(2, 'p', { qos: 1 }); // same turn: finds the mutex free again
+    expect(r.tryMatch('p', 0)?.map((d) => d.session).sort()).to.deep.equal([1, 2]);
+    expect(Atomics.load(new Int32Array(r.handle.buffer), H.LOCK)).to.equal(0);
+    await Promise.all([first, second]);
   });
 
   it('a thread-local result cache never serves an answer older than the last write', async () => {

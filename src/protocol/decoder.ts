@@ -17,12 +17,63 @@ export class DecodeError extends Error {
   }
 }
 
+/**
+ * One mqtt-packet parser per thread, shared by every {@link PacketDecoder} on it. A decoder only
+ * ever hands it one whole frame (the framer cut it), which the parser decodes synchronously and
+ * is then back at its start state, so nothing of one connection is left in it for the next. An
+ * idle connection thus holds no parser (each is a stream, a BufferList and listeners: most of
+ * what an idle connection cost). A frame that fails leaves it mid-way: it is then replaced.
+ */
+class ThreadParser {
+  private parser = this.create();
+  private decoded: Packet[] = [];
+  private failure: Error | undefined;
+
+  private create(): ReturnType<typeof mqttPacket.parser> {
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (packet: Packet) => this.decoded.push(packet));
+    parser.on('error', (err: Error) => {
+      this.failure ??= err;
+    });
+    return parser;
+  }
+
+  /**
+   * Decodes one whole `frame` as protocol `version`; returns its packets and the version after
+   * it (a CONNECT sets its own). Throws {@link DecodeError}.
+   */
+  parse(frame: Buffer, version: number): { packets: Packet[]; version: number } {
+    // A CONNECT makes the decoded packet the parser's settings (mqtt-packet does
+    // `this.settings = packet`), so settings are set afresh for each frame, never mutated.
+    const parser = this.parser as unknown as { settings: { protocolVersion?: number } };
+    parser.settings = SETTINGS[version] ?? { protocolVersion: version };
+    this.parser.parse(frame);
+    const packets = this.decoded;
+    this.decoded = [];
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = undefined;
+      this.parser = this.create();
+      const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
+      throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
+    }
+    return { packets, version: parser.settings.protocolVersion ?? version };
+  }
+}
+
+let threadParser: ThreadParser | undefined;
+
+/** Parser settings per protocol version, shared and never changed. */
+const SETTINGS: Record<number, { readonly protocolVersion: number }> = {
+  3: Object.freeze({ protocolVersion: 3 }),
+  4: Object.freeze({ protocolVersion: 4 }),
+  5: Object.freeze({ protocolVersion: 5 }),
+};
+
 /** Incremental decoder for one connection. */
 export class PacketDecoder {
   private readonly framer: PacketFramer;
-  private readonly parser: ReturnType<typeof mqttPacket.parser>;
-  private decoded: Packet[] = [];
-  private failure: Error | undefined;
+  private version: number;
   /** Whole-packet sizes in bytes of what the last {@link push} returned, index for index. */
   readonly sizes: number[] = [];
 
@@ -32,21 +83,17 @@ export class PacketDecoder {
    */
   constructor(maxPacketSize: number, protocolVersion: 3 | 4 | 5 = 4) {
     this.framer = new PacketFramer(maxPacketSize);
-    this.parser = mqttPacket.parser({ protocolVersion });
-    this.parser.on('packet', (packet: Packet) => this.decoded.push(packet));
-    this.parser.on('error', (err: Error) => {
-      this.failure ??= err;
-    });
+    this.version = protocolVersion;
   }
 
   /** The protocol version packets are decoded as (3, 4 or 5). */
   get protocolVersion(): number {
-    return (this.parser as unknown as { settings: { protocolVersion?: number } }).settings.protocolVersion ?? 4;
+    return this.version;
   }
 
   /** Sets the version to decode as (a client does this after sending its CONNECT). */
   set protocolVersion(version: 3 | 4 | 5) {
-    (this.parser as unknown as { settings: { protocolVersion?: number } }).settings.protocolVersion = version;
+    this.version = version;
   }
 
   /** Changes the size limit. */
@@ -71,17 +118,12 @@ export class PacketDecoder {
 
   /** Decodes one whole frame into `out`, its size into {@link sizes}. Throws {@link DecodeError}. */
   protected decodeFrame(frame: Buffer, out: Packet[]): void {
-    this.parser.parse(frame);
-    if (this.failure) {
-      const err = this.failure;
-      this.failure = undefined;
-      const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
-      throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
-    }
-    for (const packet of this.decoded) {
+    threadParser ??= new ThreadParser();
+    const { packets, version } = threadParser.parse(frame, this.version);
+    this.version = version;
+    for (const packet of packets) {
       out.push(packet);
       this.sizes.push(frame.length);
     }
-    this.decoded = [];
   }
 }

@@ -64,4 +64,28 @@ describe('protocol: framing and decoding', () => {
     expect(isFailure(ReasonCode.NoMatchingSubscribers)).to.equal(false);
     expect(isFailure(ReasonCode.PacketTooLarge)).to.equal(true);
   });
+
+  describe('decoders sharing their thread\'s parser', () => {
+    it('each keeps its own protocol version, set by its own CONNECT', () => {
+      const v5 = new PacketDecoder(1024);
+      const v4 = new PacketDecoder(1024);
+      v5.push(encodePacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'a', clean: true, keepalive: 0 }, 5));
+      v4.push(encodePacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'b', clean: true, keepalive: 0 }, 4));
+      expect([v5.protocolVersion, v4.protocolVersion]).to.deep.equal([5, 4]);
+      // A v5 SUBACK carries a properties length; decoded as 3.1.1 it would not.
+      const [suback5] = v5.push(encodePacket({ cmd: 'suback', messageId: 1, granted: [1], properties: { reasonString: 'ok' } }, 5));
+      const [suback4] = v4.push(encodePacket({ cmd: 'suback', messageId: 2, granted: [0] }, 4));
+      expect((suback5 as { properties?: unknown }).properties).to.deep.equal({ reasonString: 'ok' });
+      expect(suback4).to.include({ cmd: 'suback', messageId: 2 });
+    });
+
+    it('a malformed frame on one connection leaves the others decoding', () => {
+      const bad = new PacketDecoder(1024);
+      const good = new PacketDecoder(1024);
+      // SUBSCRIBE whose fixed-header flags are not 0010 [MQTT-3.8.1-1].
+      expect(() => bad.push(Buffer.from([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))).to.throw(DecodeError);
+      const [packet] = good.push(encodePacket({ cmd: 'pingreq' }, 4));
+      expect(packet).to.include({ cmd: 'pingreq' });
+    });
+  });
 });

@@ -32,6 +32,7 @@ import { SessionIdAllocator } from './session-ids.js';
 import { createSessionPool, placementFor, type Placement } from './session-pool.js';
 import { SessionThreadTable } from './session-threads.js';
 import { socketTransferSupported } from './socket-transfer.js';
+import { fdHandoff, type FdHandoff } from './fd-handoff.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
 import type { FromSession, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
@@ -166,6 +167,8 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly bySession = new Map<number, SessionEntry>();
   private readonly threadLinks: ThreadLinks;
   private readonly connections = new Set<ClientConnection>();
+  /** How sockets reach session threads: handed off (the addon), or relayed when undefined. */
+  private readonly handoff: FdHandoff | undefined;
   private relayed = 0;
   private nextConnection = 1;
   private recovering: Promise<void> = Promise.resolve();
@@ -210,6 +213,7 @@ class MainBroker implements Broker, ConnectionEvents {
     };
     this.maxSessionExpiry = validateSessionConfig(sessionOptions).maxSessionExpiryInterval;
     this.placement = placementFor(options);
+    this.handoff = options.socketHandoff ? fdHandoff() : undefined;
     this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: this.placement.maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
     this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
@@ -270,8 +274,10 @@ class MainBroker implements Broker, ConnectionEvents {
         threads: placement.minThreads,
         maxThreads: placement.maxThreads,
         sessionsPerThread: placement.sessionsPerThread,
-        // Sockets stay on this thread and bytes are relayed; a runtime that can transfer them
-        // would let sessions own their sockets (the seam is ClientConnection).
+        // Handed off: each session's thread owns its sockets after the CONNECT; relayed: they
+        // stay here (option socketHandoff false, or the native addon missing).
+        sockets: this.handoff !== undefined ? 'handed off' : 'relayed',
+        // A runtime that can transfer a net.Socket itself would not need the addon.
         socketTransfer: socketTransferSupported(),
       },
       'broker listening',
@@ -395,18 +401,18 @@ class MainBroker implements Broker, ConnectionEvents {
     this.log.warn({ remote: connection.remote, connectTimeout: this.options.connectTimeout }, 'no CONNECT in time');
   }
 
-  closed(connection: ClientConnection, cause: string): void {
+  closed(connection: ClientConnection, cause: string, sessionKnows: boolean): void {
     this.connections.delete(connection);
     const entry = connection.session;
     if (entry === undefined) return;
     this.relayed--;
     entry.connections.delete(connection.id);
-    entry.post({ t: 'lost', connection: connection.id, cause });
+    if (!sessionKnows) entry.post({ t: 'lost', connection: connection.id, cause });
   }
 
   private relay(connection: ClientConnection, entry: SessionEntry, assigned: string | undefined): void {
     this.relayed++;
-    entry.attach(connection, assigned);
+    entry.attach(connection, assigned, this.handoff);
   }
 
   private refuse(connection: ClientConnection, connect: IConnectPacket, why: string): void {
@@ -458,6 +464,9 @@ class MainBroker implements Broker, ConnectionEvents {
           entry.state = EntryState.Ending;
           entry.post({ t: 'end' });
         }
+        return;
+      case 'closed':
+        entry.connections.get(message.connection)?.closedByThread(message.cause);
         return;
       case 'ended':
         this.cleanup(entry);
@@ -520,6 +529,7 @@ class MainBroker implements Broker, ConnectionEvents {
     const connects: IConnectPacket[] = [];
     for (const connection of entry.openConnections()) {
       if (connection.connect?.will) connects.push(connection.connect);
+      if (this.handoff !== undefined) connection.orphaned(this.handoff);
       connection.destroy();
     }
     await this.recovering;
@@ -548,7 +558,12 @@ class MainBroker implements Broker, ConnectionEvents {
     this.unlist(entry);
     this.entries.delete(entry);
     if (this.bySession.get(entry.id) === entry) this.bySession.delete(entry.id);
-    for (const connection of entry.openConnections()) connection.destroy();
+    for (const connection of entry.openConnections()) {
+      // A handed-off socket its thread still had is closed with the thread or was reported
+      // already; either way it no longer counts here.
+      connection.closedByThread('session ended');
+      connection.destroy();
+    }
     this.table.clear(entry.id);
     this.backlog.clear(entry.id);
     this.ids.release(entry.id);

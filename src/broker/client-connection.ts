@@ -1,14 +1,16 @@
 /**
- * The main thread's side of one client socket. Main owns every socket (Node 20 cannot move
- * one to a worker, see docs/architecture.md): it reads only the first packet (the CONNECT,
- * bounded by `maxPacketSize` and `connectTimeout`) to find the session, then relays bytes both
- * ways over the link of the session's thread, once per event-loop turn, with backpressure both
- * ways.
+ * The main thread's side of one client connection. Main accepts every socket and reads only
+ * its first packet (the CONNECT, bounded by `maxPacketSize` and `connectTimeout`) to find the
+ * session. Then either it hands the socket to the session's thread (`fd-handoff.ts`: the thread
+ * owns it from then on, and this object only remembers the connection for counts, wills and
+ * crash clean-up), or, where that is not available, it relays bytes both ways over the link of
+ * the session's thread, once per event-loop turn, with backpressure both ways.
  */
 import type { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../protocol/decoder.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
+import type { FdHandoff, HandedSocket } from './fd-handoff.js';
 import type { SessionEntry } from './session-entry.js';
 
 /** Where a connection is; one state. */
@@ -17,6 +19,8 @@ export const enum ConnectionState {
   AwaitingConnect,
   /** Handed to a session; bytes are relayed. */
   Relaying,
+  /** The socket itself was handed to the session's thread, which owns it now. */
+  HandedOff,
   /** Closing or closed; nothing more is relayed. */
   Closed,
 }
@@ -25,8 +29,11 @@ export const enum ConnectionState {
 export interface ConnectionEvents {
   /** The first packet decoded (`packet`), or failed to (`error`). */
   firstPacket(connection: ClientConnection, packet: Packet | undefined, error: Error | undefined): void;
-  /** The socket is gone. */
-  closed(connection: ClientConnection, cause: string): void;
+  /**
+   * The connection is gone: its socket closed, or (handed off) its thread said it closed it.
+   * `sessionKnows`: the session's thread saw it itself, nothing to tell it.
+   */
+  closed(connection: ClientConnection, cause: string, sessionKnows: boolean): void;
   /** No CONNECT within `connectTimeout`; the socket is being destroyed. */
   connectTimedOut(connection: ClientConnection): void;
 }
@@ -62,6 +69,8 @@ export class ClientConnection implements Flushable {
   private written = 0;
   private reported = 0;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** The duplicate fd the session's thread owns, once handed off. */
+  private handed: HandedSocket | undefined;
   readonly remote: string;
 
   constructor(
@@ -108,6 +117,41 @@ export class ClientConnection implements Flushable {
     this.state = ConnectionState.Relaying;
   }
 
+  /**
+   * Hands the socket to `session`'s thread: duplicates its fd and destroys main's handle, in
+   * this tick (main has read exactly what `takeFirstBytes` returns, nothing after it). Returns
+   * the fd to send, or undefined when this socket cannot be handed off (it is relayed instead).
+   */
+  handOffTo(session: SessionEntry, handoff: FdHandoff): HandedSocket | undefined {
+    // Bytes read into the stream's buffer but not yet emitted would be lost with main's handle.
+    if (this.socket.readableLength > 0) return undefined;
+    const handed = handoff.handOff(this.socket);
+    if (handed === undefined) return undefined;
+    this.session = session;
+    this.handed = handed;
+    this.state = ConnectionState.HandedOff;
+    this.pending = [];
+    return handed;
+  }
+
+  /** The session's thread closed (or lost) the handed-off socket. */
+  closedByThread(cause: string): void {
+    if (this.state !== ConnectionState.HandedOff) return;
+    this.state = ConnectionState.Closed;
+    this.events.closed(this, cause, true);
+  }
+
+  /**
+   * The thread that owned the handed-off socket died: it closed the socket with it, unless it
+   * died before opening the duplicate, which is then closed here.
+   */
+  orphaned(handoff: FdHandoff): void {
+    if (this.state !== ConnectionState.HandedOff || this.handed === undefined) return;
+    handoff.closeOrphan(this.handed);
+    this.state = ConnectionState.Closed;
+    this.events.closed(this, 'session thread died', true);
+  }
+
   flush(): void {
     const session = this.session;
     if (this.state !== ConnectionState.Relaying || session === undefined || this.pending.length === 0) return;
@@ -135,8 +179,12 @@ export class ClientConnection implements Flushable {
 
   private readonly onFlushed = (): void => this.reportDrained(false);
 
-  /** Closes the socket at once (refusal, timeout, shutdown, crash of its session's thread). */
+  /**
+   * Closes the socket at once (refusal, timeout, shutdown, crash of its session's thread). A
+   * handed-off socket is not main's to close: its thread closes it (or {@link orphaned} does).
+   */
   destroy(): void {
+    if (this.state === ConnectionState.HandedOff) return;
     this.state = ConnectionState.Closed;
     this.socket.destroy();
   }
@@ -161,7 +209,7 @@ export class ClientConnection implements Flushable {
   private linger: NodeJS.Timeout | undefined;
 
   private onData(chunk: Buffer): void {
-    if (this.state === ConnectionState.Closed) return;
+    if (this.state === ConnectionState.Closed || this.state === ConnectionState.HandedOff) return;
     const owned = ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
     if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(owned, chunk);
     this.pending.push(owned);
@@ -207,10 +255,12 @@ export class ClientConnection implements Flushable {
   private onClose(cause: string): void {
     this.clearConnectTimer();
     if (this.linger !== undefined) clearTimeout(this.linger);
+    // Main's handle of a handed-off socket closes at once; the connection lives on its thread.
+    if (this.state === ConnectionState.HandedOff || this.handed !== undefined) return;
     const wasOpen = this.state !== ConnectionState.Closed;
     this.state = ConnectionState.Closed;
     this.pending = [];
-    this.events.closed(this, wasOpen ? cause : 'closed by broker');
+    this.events.closed(this, wasOpen ? cause : 'closed by broker', false);
   }
 }
 

@@ -24,6 +24,13 @@ export interface BrokerOptions {
    */
   threadPerSession?: boolean;
   /**
+   * After a connection's CONNECT, hand its socket to the session's thread, which then reads
+   * and writes it directly (no relay through the listener thread). Needs the native addon
+   * built at install (`native/fd-handoff`, Linux and other Unix); where it is missing the
+   * broker relays instead, as it does with `false`. Default `true`.
+   */
+  socketHandoff?: boolean;
+  /**
    * Open client connections at once; beyond it a CONNECT is refused (0x03 / 0x89). At most
    * `maxSessions`. Default `1000` (or `maxSessions` when smaller).
    */
@@ -81,9 +88,10 @@ export interface BrokerOptions {
   /** Subscriptions in the shared register, all sessions together. Default `100000`. */
   maxSubscriptions?: number;
   /**
-   * Bytes a connection may have waiting in each direction of the relay between the listener
-   * thread and its session's thread before the sender stops (socket paused / writes held in
-   * the session). Default `1048576`.
+   * Bytes a connection may have waiting in each direction before the sender stops: between the
+   * listener thread and the session's thread for a relayed connection (socket paused / writes
+   * held in the session), in the socket's write buffer for a handed-off one (QoS 0 deliveries
+   * held, then dropped). Default `1048576`.
    */
   relayBufferBytes?: number;
   /** Log level. Default `WEFT_LOG_LEVEL` or `info`. */
@@ -103,6 +111,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     port: 1883,
     threads: availableParallelism(),
     threadPerSession: false,
+    socketHandoff: true,
     maxConnections: 1000,
     maxSessions: 1000,
     maxPacketSize: 1_048_576,
@@ -158,6 +167,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   port: integer(0, 65535),
   threads: integer(1, 1024),
   threadPerSession: boolean,
+  socketHandoff: boolean,
   maxConnections: integer(1, 1_000_000),
   // The session id keeps the slot in 20 bits (see session-ids.ts).
   maxSessions: integer(1, 1_000_000),

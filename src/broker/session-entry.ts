@@ -5,8 +5,9 @@
  */
 import type { SessionId } from '../register/types.js';
 import { ConnectionState, type ClientConnection } from './client-connection.js';
-import type { ToSession } from './thread-messages.js';
+import type { AttachMessage, ToSession } from './thread-messages.js';
 import type { ThreadLink } from './thread-links.js';
+import type { FdHandoff } from './fd-handoff.js';
 
 /** Where a session is, as main sees it. */
 export const enum EntryState {
@@ -46,18 +47,20 @@ export class SessionEntry {
     this.thread.send({ ...message, session: this.id } as ToSession, transfer);
   }
 
-  /** Relays `connection` to this session: its first bytes go now, the rest as they come. */
-  attach(connection: ClientConnection, assignedClientId: string | undefined): void {
+  /**
+   * Gives `connection` to this session: its socket itself when `handoff` is given and the socket
+   * can be handed off, else a relay; its first bytes go with the attach either way.
+   */
+  attach(connection: ClientConnection, assignedClientId: string | undefined, handoff: FdHandoff | undefined): void {
     this.connections.set(connection.id, connection);
     this.lastAttached = connection.id;
-    connection.relayTo(this);
     const bytes = connection.takeFirstBytes();
-    this.post(
-      assignedClientId === undefined
-        ? { t: 'attach', connection: connection.id, bytes, remote: connection.remote }
-        : { t: 'attach', connection: connection.id, bytes, remote: connection.remote, assignedClientId },
-      bytes.map((b) => b.buffer as ArrayBuffer),
-    );
+    const handed = handoff === undefined ? undefined : connection.handOffTo(this, handoff);
+    if (handed === undefined) connection.relayTo(this);
+    const attach: Omit<AttachMessage, 'session'> = { t: 'attach', connection: connection.id, bytes, remote: connection.remote };
+    if (assignedClientId !== undefined) attach.assignedClientId = assignedClientId;
+    if (handed !== undefined) attach.fd = handed.fd;
+    this.post(attach, bytes.map((b) => b.buffer as ArrayBuffer));
   }
 
   /** Open connections of this session. */

@@ -59,6 +59,8 @@ export interface AttachMessage {
   bytes: Uint8Array[];
   assignedClientId?: string;
   remote: string;
+  /** The socket itself, as a duplicate fd the session's thread now owns (see `fd-handoff.ts`). */
+  fd?: number;
 }
 /** More bytes from a connection's socket (their buffers transferred). */
 export interface InMessage {
@@ -159,13 +161,20 @@ export interface EndingMessage {
   session: SessionId;
   lastConnection: number;
 }
+/** A handed-off connection is closed or closing: the thread will not read or write it again. */
+export interface ClosedMessage {
+  t: 'closed';
+  session: SessionId;
+  connection: number;
+  cause: string;
+}
 /** The session has finished on its thread (after `end` or `shutdown`): main may clean up. */
 export interface EndedMessage {
   t: 'ended';
   session: SessionId;
 }
 
-export type FromSession = OutMessage | RetainMessage | RetainedQueryMessage | EndingMessage | EndedMessage;
+export type FromSession = OutMessage | RetainMessage | RetainedQueryMessage | EndingMessage | ClosedMessage | EndedMessage;
 
 /** Everything one thread's sessions sent main in one event-loop turn, in order. */
 export interface FromThreadBatch {

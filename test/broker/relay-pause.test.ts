@@ -24,6 +24,8 @@ for (const placement of PLACEMENTS) {
     beforeEach(async () => {
       broker = await testBroker({
         ...placement.options,
+        // Main keeps the socket and relays (the hand-off path has no relay to pause).
+        socketHandoff: false,
         relayBufferBytes: RELAY_BUFFER,
         maxQueuedMessages: 2,
         maxInflight: 1,

@@ -1,8 +1,13 @@
 /**
- * The worker's end of one client connection: decodes the bytes main relays, encodes what the
- * session writes, batches it into one transferred buffer per event-loop turn (handed to the
- * thread's {@link MainLink}), and counts the bytes in each direction for backpressure.
+ * The worker's end of one client connection. It decodes what the client sends, encodes what
+ * the session writes and batches it into one write per event-loop turn, and counts the bytes in
+ * each direction for backpressure. The bytes travel one of two ways:
+ * - owned socket: main handed the socket itself to this thread (`broker/fd-handoff.ts`); the
+ *   link reads and writes it directly;
+ * - relay: main keeps the socket; bytes come in `in` messages and leave through the thread's
+ *   {@link MainLink} as one transferred buffer per turn, acknowledged both ways.
  */
+import { Socket } from 'node:net';
 import type { Packet } from 'mqtt-packet';
 import { FastDecoder, encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
@@ -17,9 +22,31 @@ export const enum LinkState {
   Attached,
   /** Close requested: the last bytes go out with `close`, nothing more is written. */
   Closing,
-  /** Gone (main reported the socket closed, or the close was sent). */
+  /** Gone (the socket closed, or the close was sent). */
   Closed,
 }
+
+/** How long a closing socket may take to flush its last bytes before it is cut off. */
+const LINGER_MS = 5000;
+
+/** What an owned socket tells its session. */
+export interface SocketEvents {
+  data(link: ConnectionLink, chunk: Buffer): void;
+  /** The socket flushed a write to the kernel (its write buffer shrank). */
+  drain(link: ConnectionLink): void;
+  /** The socket closed (peer, error, or after our close). */
+  /** The socket flushed a write to the kernel (its write buffer shrank). */
+  closed(link: ConnectionLink, cause: string): void;
+  /** The link will not read or write again (closing, or closed): main may forget it. Once. */
+  retired(link: ConnectionLink, cause: string): void;
+}
+
+/** How the link reaches its client. */
+export type LinkTransport =
+  /** `heldBytesLimit`: held packets' bytes beyond which the socket stops being read. */
+  | { kind: 'socket'; fd: number; events: SocketEvents; heldBytesLimit: number }
+  /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
+  | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
 
 export class ConnectionLink implements Flushable {
   state = LinkState.New;
@@ -28,52 +55,101 @@ export class ConnectionLink implements Flushable {
   readonly decoder: FastDecoder;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
-  /** Consumed bytes not yet acknowledged to main; negative while held packets owe it. */
+  /** Consumed bytes not yet acknowledged to main; negative while held packets owe it (relay). */
   private consumed = 0;
   /** Packets decoded and held back while the session's publishing is paused, in order. */
   readonly held: { packet: Packet; size: number }[] = [];
-  /** Bytes posted to main that its socket has not yet flushed. */
+  /** Bytes posted to main that its socket has not yet flushed (relay). */
   awaitingSocket = 0;
   private closeAfterFlush = false;
+  /** The socket, when this thread owns it. */
+  private readonly socket: Socket | undefined;
+  private readonly send: ((out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void) | undefined;
+  private linger: NodeJS.Timeout | undefined;
+  private readonly events: SocketEvents | undefined;
+  private retired = false;
+  /** Bytes of the held packets. */
+  private heldBytes = 0;
+  private readonly heldBytesLimit: number = 0;
+  private readingPaused = false;
 
   constructor(
     readonly id: number,
     readonly remote: string,
-    /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
-    private readonly send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void,
+    transport: LinkTransport,
     private readonly batch: TurnBatch,
     maxPacketSize: number,
-    /** Consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
+    /** Relay: consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
     private readonly ackEvery: number,
   ) {
     this.decoder = new FastDecoder(maxPacketSize);
+    if (transport.kind === 'relay') {
+      this.send = transport.send;
+      return;
+    }
+    const events = transport.events;
+    this.events = events;
+    this.heldBytesLimit = transport.heldBytesLimit;
+    const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => events.data(this, chunk));
+    socket.on('error', () => {
+      // 'close' follows.
+    });
+    socket.on('close', (hadError) => {
+      if (this.linger !== undefined) clearTimeout(this.linger);
+      this.linger = undefined;
+      const cause = hadError ? 'socket error' : 'connection closed by peer';
+      this.retire(cause);
+      events.closed(this, cause);
+    });
   }
 
-  /** Bytes owed to the socket: posted and not yet flushed, plus encoded and not yet posted. */
+  /** True when this thread owns the socket (no relay through main). */
+  get ownsSocket(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Bytes owed to the socket: not yet flushed by it, plus encoded and not yet handed to it. */
   get backlog(): number {
-    return this.awaitingSocket + this.chunkBytes;
+    return (this.socket !== undefined ? this.socket.writableLength : this.awaitingSocket) + this.chunkBytes;
   }
 
   /** Records that `bytes` of relayed input were consumed (acked to main in batches). */
   consume(bytes: number): void {
+    if (this.socket !== undefined) return;
     this.consumed += bytes;
     if (this.consumed >= this.ackEvery) this.batch.mark(this);
   }
 
   /**
-   * Keeps a decoded packet for later. Its bytes stay unacknowledged to main until it is taken,
-   * so main's relay window (it pauses the socket) bounds what can be held.
+   * Keeps a decoded packet for later. Relay: its bytes stay unacknowledged to main until it is
+   * taken, so main's relay window (it pauses the socket) bounds what can be held. Owned socket:
+   * past `heldBytesLimit` held the socket stops being read, the same window. Packets keep being
+   * read up to it because some still pass a pause (acknowledgements: see SessionHost).
    */
   hold(packet: Packet, size: number): void {
     this.held.push({ packet, size });
-    this.consumed -= size;
+    this.heldBytes += size;
+    if (this.socket === undefined) {
+      this.consumed -= size;
+    } else if (this.heldBytes > this.heldBytesLimit && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
   }
 
   /** The oldest held packet, its bytes now consumed. */
   takeHeld(): Packet | undefined {
     const next = this.held.shift();
     if (next === undefined) return undefined;
+    this.heldBytes -= next.size;
     this.consume(next.size);
+    if (this.readingPaused && this.heldBytes <= this.heldBytesLimit && this.state !== LinkState.Closed) {
+      this.readingPaused = false;
+      this.socket!.resume();
+    }
     return next.packet;
   }
 
@@ -88,7 +164,7 @@ export class ConnectionLink implements Flushable {
     if (packets.length > 0) this.batch.mark(this);
   }
 
-  /** Sends what is queued, then has main close the socket. */
+  /** Sends what is queued, then closes the connection (has main close it, when relayed). */
   close(): void {
     if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
     this.state = LinkState.Closing;
@@ -96,8 +172,17 @@ export class ConnectionLink implements Flushable {
     this.batch.mark(this);
   }
 
+  private readonly onWritten = (): void => this.events?.drain(this);
+
+  private retire(cause: string): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.events?.retired(this, cause);
+  }
+
   flush(): void {
     if (this.state === LinkState.Closed) return;
+    if (this.socket !== undefined) return this.flushToSocket(this.socket);
     const consumed = Math.max(0, this.consumed);
     if (this.chunkBytes === 0 && consumed === 0 && !this.closeAfterFlush) return;
     const message: Omit<OutMessage, 't' | 'session'> = { connection: this.id, chunks: [], consumed };
@@ -119,6 +204,26 @@ export class ConnectionLink implements Flushable {
       message.close = true;
       this.state = LinkState.Closed;
     }
-    this.send(message, transfer);
+    this.send!(message, transfer);
+  }
+
+  private flushToSocket(socket: Socket): void {
+    if (this.chunkBytes > 0) {
+      // One write per turn: a fan-out's many small packets leave in one syscall.
+      // The callback runs once the bytes left for the kernel: the session may then release
+      // QoS 0 deliveries it held while the socket was behind (a 'drain' alone would not come
+      // for a buffer that never reached the stream's high-water mark).
+      socket.write(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes), this.onWritten);
+      this.chunks = [];
+      this.chunkBytes = 0;
+    }
+    if (!this.closeAfterFlush) return;
+    this.state = LinkState.Closed;
+    this.retire('closed by broker');
+    // A peer that does not read its last bytes within LINGER_MS is cut off, so a closing socket
+    // cannot hold its buffers forever.
+    socket.end(() => socket.destroy());
+    this.linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    this.linger.unref();
   }
 }

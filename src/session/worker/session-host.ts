@@ -24,7 +24,7 @@ import type { AttachMessage, FromSession, OutMessage, ToSession } from '../../br
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
-import { ConnectionLink, LinkState } from './connection-link.js';
+import { ConnectionLink, LinkState, type LinkTransport, type SocketEvents } from './connection-link.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
@@ -159,10 +159,14 @@ export class SessionHost {
     if (this.state === HostState.Done) return;
     if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
     this.lastAttached = message.connection;
+    const transport: LinkTransport =
+      message.fd !== undefined
+        ? { kind: 'socket', fd: message.fd, events: this.socketEvents, heldBytesLimit: this.thread.relayBufferBytes }
+        : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(
       message.connection,
       message.remote,
-      (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer),
+      transport,
       this.thread.batch,
       this.thread.maxPacketSize,
       Math.max(1, this.thread.relayBufferBytes >> 2),
@@ -171,6 +175,15 @@ export class SessionHost {
     if (message.assignedClientId !== undefined) this.assigned = message.assignedClientId;
     this.input(link.id, message.bytes);
   }
+
+  /** What this session's owned sockets report. */
+  private readonly socketEvents: SocketEvents = {
+    data: (link, chunk) => this.input(link.id, [chunk]),
+    drain: () => this.releaseHeld(),
+    closed: (link, cause) => this.lost(link.id, cause),
+    // Straight onto the link (not through send(), which flushes links: this runs inside one).
+    retired: (link, cause) => this.thread.toMain.event({ t: 'closed', session: this.sessionId, connection: link.id, cause }),
+  };
 
   private input(connection: number, chunks: Uint8Array[]): void {
     const link = this.links.get(connection);
@@ -470,6 +483,13 @@ export class SessionHost {
   private finish(): void {
     if (this.state === HostState.Done) return;
     this.state = HostState.Done;
+    // Any socket still open goes now, before main hears that the session ended.
+    for (const link of this.links.values()) {
+      if (link.ownsSocket && link.state !== LinkState.Closed) {
+        link.close();
+        link.flush();
+      }
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.core = undefined;

@@ -1,0 +1,85 @@
+/**
+ * Handing an accepted socket to a session thread (docs/architecture.md, "Who owns a socket").
+ *
+ * Node 20 cannot move a `net.Socket` to a worker thread, and passing on the fd number alone is
+ * unsafe: main's handle would still own it, and closing that handle closes the connection. So
+ * main duplicates the fd with the native addon (`native/fd-handoff`, built at install), closes
+ * its own handle (no FIN is sent while the duplicate refers to the socket), and the session's
+ * thread opens the duplicate with `new net.Socket({ fd })`: from then on it is the only owner,
+ * reads and writes with no relay, and its socket closes with it if the thread dies.
+ *
+ * A duplicate in transit belongs to nobody until its thread opens it. If the thread dies first,
+ * main closes it, but only after checking that the fd number still names the same socket (its
+ * inode): fd numbers are reused, and a stale number must never close another connection.
+ *
+ * Without the addon (not built, or not a Unix platform) {@link fdHandoff} is undefined and the
+ * broker relays bytes through main instead.
+ */
+import { fstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+
+interface NativeFd {
+  dup(fd: number): number;
+  close(fd: number): void;
+}
+
+/** A socket's duplicate fd, on its way to (or owned by) a session thread. */
+export interface HandedSocket {
+  readonly fd: number;
+  /** The socket's inode, to recognise the fd later (see {@link FdHandoff.closeOrphan}). */
+  readonly ino: number;
+}
+
+/** The hand-off operations, when the native addon is available. */
+export interface FdHandoff {
+  /**
+   * Duplicates `socket`'s fd and destroys `socket` (main's handle) in the same tick, so main
+   * reads nothing more; undefined (socket untouched) when the socket has no fd to hand off.
+   */
+  handOff(socket: Socket): HandedSocket | undefined;
+  /** Closes a duplicate whose thread died, if `fd` still names the same socket. */
+  closeOrphan(handed: HandedSocket): void;
+}
+
+let loaded: FdHandoff | null | undefined;
+
+/** The hand-off operations, or undefined when the addon is not built or cannot load here. */
+export function fdHandoff(): FdHandoff | undefined {
+  if (loaded === undefined) loaded = load();
+  return loaded ?? undefined;
+}
+
+function load(): FdHandoff | null {
+  if (process.platform === 'win32') return null;
+  let native: NativeFd;
+  try {
+    // dist/src/broker → the package root.
+    native = createRequire(import.meta.url)('../../../native/fd-handoff/build/Release/fd_handoff.node') as NativeFd;
+  } catch {
+    return null;
+  }
+  return {
+    handOff(socket: Socket): HandedSocket | undefined {
+      const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (typeof fd !== 'number' || fd < 0) return undefined;
+      const copy = native.dup(fd);
+      let ino: number;
+      try {
+        ino = fstatSync(copy).ino;
+      } catch (err) {
+        native.close(copy);
+        throw err;
+      }
+      socket.destroy();
+      return { fd: copy, ino };
+    },
+    closeOrphan(handed: HandedSocket): void {
+      try {
+        if (fstatSync(handed.fd).ino === handed.ino) native.close(handed.fd);
+      } catch {
+        // Already closed (the thread had opened it and died with it).
+      }
+    },
+  };
+}

@@ -479,12 +479,12 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   private retain(topic: string, message: RoutedMessage | undefined): void {
-    if (message === undefined) {
-      this.retained.delete(topic);
-      return;
+    if (message === undefined) this.retained.delete(topic);
+    else {
+      const outcome = this.retained.set(message, utf8Length(topic) + message.payload.byteLength);
+      if (outcome === 'refused-full') this.log.warn({ topic }, 'retained message not stored: retained store full (maxRetainedMessages / maxRetainedBytes)');
     }
-    const outcome = this.retained.set(message, utf8Length(topic) + message.payload.byteLength);
-    if (outcome === 'refused-full') this.log.warn({ topic }, 'retained message not stored: retained store full (maxRetainedMessages / maxRetainedBytes)');
+    this.sharedCounters.set(CounterWord.retainedMessages, this.retained.size);
   }
 
   private retainedFor(filter: string): RoutedMessage[] {
@@ -495,6 +495,7 @@ class MainBroker implements Broker, ConnectionEvents {
       if (message.expiresAt !== undefined && message.expiresAt <= now) this.retained.delete(message.topic);
       else out.push(message);
     }
+    this.sharedCounters.set(CounterWord.retainedMessages, this.retained.size);
     return out;
   }
 

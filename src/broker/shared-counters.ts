@@ -2,6 +2,8 @@
  * Counters that session workers increment and main reads, in one small SharedArrayBuffer
  * (`Int32Array`, one word per counter, named below). Every thread adds with `Atomics.add`;
  * main reads with `Atomics.load`. Counts are exact; they wrap after 2^31 events.
+ * One word goes the other way: `retainedMessages`, which only main writes (`Atomics.store`
+ * after each change of the retained store) and session threads read.
  */
 
 /** Word index of each counter. */
@@ -14,9 +16,17 @@ export const CounterWord = {
   packetTooLarge: 2,
   /** Connections closed for a packet that could not be decoded (malformed / protocol error). */
   badPackets: 3,
+  /**
+   * Messages in main's retained store now (written by main only). A session whose client
+   * subscribes asks main for matching retained messages only when it is not 0: a subscription
+   * then costs no round trip through main while nothing is retained. A retained message still on
+   * its way to main when this reads 0 is missed exactly as it would be by a query that overtook
+   * it (the threads' links are not ordered with each other).
+   */
+  retainedMessages: 4,
 } as const;
 
-const WORDS = 4;
+const WORDS = 5;
 
 export class SharedCounters {
   private readonly words: Int32Array;
@@ -35,5 +45,10 @@ export class SharedCounters {
 
   read(word: number): number {
     return Atomics.load(this.words, word);
+  }
+
+  /** Main only: sets a word it alone writes. */
+  set(word: number, value: number): void {
+    Atomics.store(this.words, word, value);
   }
 }

@@ -379,6 +379,10 @@ export class SessionHost {
           if (this.core === core) this.apply(core.completeUnsubscribe(action.packetId, existed, Date.now()));
         });
       case 'sendRetained': {
+        // Nothing retained anywhere: answer at once instead of asking main (see CounterWord).
+        if (this.thread.counters.read(CounterWord.retainedMessages) === 0) {
+          return this.apply(core.deliverRetained([], action, Date.now()), link);
+        }
         const request = this.nextRequest++;
         this.retainedRequests.set(request, action);
         return this.post({ t: 'retained?', request, filter: action.filter });

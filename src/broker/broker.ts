@@ -1,9 +1,10 @@
 /**
  * The broker's main thread: listener, relay and session directory (docs/architecture.md).
  *
- * Main owns every socket, reads each connection's CONNECT to find its session by client id,
- * and relays bytes to the worker thread that hosts that session. It also keeps the retained
- * store, answers capacity refusals itself, and cleans up after a worker thread that died.
+ * Main accepts every socket and reads its CONNECT to find the session by client id and so the
+ * worker thread that hosts it; then it hands the socket to that thread (or, without the native
+ * hand-off, relays its bytes). It also keeps the retained store, answers capacity refusals
+ * itself, and cleans up after a worker thread that died.
  * No MQTT session logic runs here.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -33,6 +34,7 @@ import { createSessionPool, placementFor, type Placement } from './session-pool.
 import { SessionThreadTable } from './session-threads.js';
 import { socketTransferSupported } from './socket-transfer.js';
 import { fdHandoff, type FdHandoff } from './fd-handoff.js';
+import { WorkerExits } from './worker-exits.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
 import type { FromSession, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
@@ -169,6 +171,8 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly connections = new Set<ClientConnection>();
   /** How sockets reach session threads: handed off (the addon), or relayed when undefined. */
   private readonly handoff: FdHandoff | undefined;
+  /** Started before the pool, so it sees every session thread's Worker (see worker-exits.ts). */
+  private readonly workerExits = new WorkerExits();
   private relayed = 0;
   private nextConnection = 1;
   private recovering: Promise<void> = Promise.resolve();
@@ -320,10 +324,10 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   /** Test hook: the thread hosting `clientId`'s session exits as if it crashed. */
-  [kCrashSessionThread](clientId: string): number {
+  [kCrashSessionThread](clientId: string, how: 'exit' | 'throw'): number {
     const entry = this.directory.get(clientId);
     if (entry === undefined || entry.state !== EntryState.Live || entry.threadId === 0) throw new Error(`no live session for ${clientId}`);
-    entry.post({ t: 'crash' });
+    entry.post({ t: 'crash', how });
     return entry.threadId;
   }
 
@@ -519,19 +523,28 @@ class MainBroker implements Broker, ConnectionEvents {
           this.log.error({ err: recoverErr }, 'recovering the register from a dead thread failed');
         });
     }
-    for (const entry of lost) void this.recoverFromCrash(entry);
+    const exited = this.workerExits.whenExited(threadId);
+    for (const entry of lost) void this.recoverFromCrash(entry, exited);
   }
 
-  /** Ends one session of a dead thread: its sockets, its wills, its subscriptions. */
-  private async recoverFromCrash(entry: SessionEntry): Promise<void> {
+  /**
+   * Ends one session of a dead thread: its sockets, its wills, its subscriptions. `exited`
+   * settles when the thread has surely exited: only then is a handed-off fd it may never have
+   * opened closed by main (worker-exits.ts says why).
+   */
+  private async recoverFromCrash(entry: SessionEntry, exited: Promise<void>): Promise<void> {
     this.unlist(entry);
     entry.state = EntryState.Ending;
     this.table.clear(entry.id);
     const connects: IConnectPacket[] = [];
     for (const connection of entry.openConnections()) {
       if (connection.connect?.will) connects.push(connection.connect);
-      if (this.handoff !== undefined) connection.orphaned(this.handoff);
       connection.destroy();
+    }
+    if (this.handoff !== undefined) {
+      const handoff = this.handoff;
+      await exited;
+      for (const connection of entry.openConnections()) connection.orphaned(handoff);
     }
     await this.recovering;
     try {
@@ -603,6 +616,7 @@ class MainBroker implements Broker, ConnectionEvents {
     // Closing the links ends each thread's host task; destroy stops the threads themselves.
     this.threadLinks.close();
     await this.pool.destroy();
+    this.workerExits.close();
     for (const entry of [...this.entries]) this.cleanup(entry);
     await serverClosed;
     this.log.info({ url: this.url }, 'broker closed');

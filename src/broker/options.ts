@@ -37,7 +37,7 @@ export interface BrokerOptions {
   maxConnections?: number;
   /**
    * Sessions at once, connected or offline persistent ones; beyond it a CONNECT that needs a new
-   * session is refused (0x03 / 0x89). Each session holds one pool slot. Default `1000`.
+   * session is refused (0x03 / 0x89). Each holds a slot of the shared tables (session ids, backlog, session→thread). Default `1000`.
    */
   maxSessions?: number;
   /** Largest packet accepted from a client, in bytes (whole packet). Default `1048576`. */

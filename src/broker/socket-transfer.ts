@@ -1,8 +1,9 @@
 /**
  * Can this Node move a TCP socket to a worker thread? Node 20 cannot (`postMessage` throws
  * `DataCloneError`); newer lines add transferable, freshly accepted `net.Socket` handles
- * (nodejs/node PR #64225). The broker relays bytes either way today; this probe is the seam for
- * handing sockets to session threads where the runtime allows it (see docs/architecture.md).
+ * (nodejs/node PR #64225). Today the broker hands sockets over by fd with a native dup
+ * (`fd-handoff.ts`); where this probe says yes, a transfer could replace the addon (see
+ * docs/architecture.md). It is logged at start.
  */
 import { Socket } from 'node:net';
 import { MessageChannel } from 'node:worker_threads';

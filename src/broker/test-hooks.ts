@@ -12,18 +12,19 @@ export interface RelayState {
 }
 
 interface Hooks {
-  [kCrashSessionThread](clientId: string): number;
+  [kCrashSessionThread](clientId: string, how: 'exit' | 'throw'): number;
   [kSessionThreadOf](clientId: string): number;
   [kPendingCrashWills](): number;
   [kRelayStateOf](clientId: string): RelayState | undefined;
 }
 
 /**
- * Makes the worker thread that hosts `clientId`'s session exit, as a crash would. Returns that
- * thread's id.
+ * Makes the worker thread that hosts `clientId`'s session die, as a crash would: by
+ * `process.exit` (default) or by an uncaught exception (`'throw'`, which Node reports as the
+ * worker's 'error' before its 'exit'). Returns that thread's id.
  */
-export function crashSessionThread(broker: Broker, clientId: string): number {
-  return (broker as unknown as Hooks)[kCrashSessionThread](clientId);
+export function crashSessionThread(broker: Broker, clientId: string, how: 'exit' | 'throw' = 'exit'): number {
+  return (broker as unknown as Hooks)[kCrashSessionThread](clientId, how);
 }
 
 /** The thread id hosting `clientId`'s session (0 when there is none). */

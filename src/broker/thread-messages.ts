@@ -100,10 +100,11 @@ export interface ShutdownMessage {
   t: 'shutdown';
   session: SessionId;
 }
-/** Test hook: make this worker thread exit, as a crash would. */
+/** Test hook: make this worker thread die, by `process.exit` or by an uncaught exception. */
 export interface CrashMessage {
   t: 'crash';
   session: SessionId;
+  how: 'exit' | 'throw';
 }
 
 export type ToSession =

@@ -1,6 +1,6 @@
 /**
  * Where retained messages live. The broker keeps one store on its main thread; workers send it
- * updates and queries over their session ports. A durable store can replace the in-memory one
+ * updates and queries over their threads' links. A durable store can replace the in-memory one
  * by implementing this interface.
  */
 

@@ -35,7 +35,6 @@ export interface SocketEvents {
   /** The socket flushed a write to the kernel (its write buffer shrank). */
   drain(link: ConnectionLink): void;
   /** The socket closed (peer, error, or after our close). */
-  /** The socket flushed a write to the kernel (its write buffer shrank). */
   closed(link: ConnectionLink, cause: string): void;
   /** The link will not read or write again (closing, or closed): main may forget it. Once. */
   retired(link: ConnectionLink, cause: string): void;

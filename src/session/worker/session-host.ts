@@ -52,7 +52,7 @@ function passesPause(packet: Packet): boolean {
 
 /** Where the host is in its life. */
 const enum HostState {
-  /** Started; waits for main's first attach (or a cancel). */
+  /** Started; waits for main's first attach. */
   Waiting,
   /** A core exists and takes input. */
   Live,
@@ -151,7 +151,11 @@ export class SessionHost {
         return this.shutdown();
       case 'crash':
         // Test hook: end this whole thread the way a crash would.
-        process.exit(70);
+        if (message.how === 'exit') process.exit(70);
+        setImmediate(() => {
+          throw new Error('test hook: session thread crash');
+        });
+        return;
     }
   }
 
@@ -219,8 +223,9 @@ export class SessionHost {
 
   /**
    * A PUBLISH of this session reached a subscriber that is behind: read nothing more from the
-   * client but acknowledgements until it drains (or stalls). Held bytes are not acknowledged to
-   * main, so main's relay window pauses the socket and TCP slows the client down.
+   * client but acknowledgements until it drains (or stalls). Held packets count against the
+   * link's window (`relayBufferBytes`): past it the socket stops being read (by this thread, or
+   * by main for a relayed one, whose held bytes are not acknowledged), and TCP slows the client.
    */
   private pause(congestion: Congestion): void {
     this.pausedBy = congestion;

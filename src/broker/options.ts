@@ -31,6 +31,12 @@ export interface BrokerOptions {
    */
   socketHandoff?: boolean;
   /**
+   * V8 young-generation size of each session thread, in MiB (worker `resourceLimits`). V8 grows
+   * it after bursts of allocation and keeps it; smaller means less memory and more frequent
+   * minor collections. Default `8`.
+   */
+  threadYoungGenerationMb?: number;
+  /**
    * Open client connections at once; beyond it a CONNECT is refused (0x03 / 0x89). At most
    * `maxSessions`. Default `1000` (or `maxSessions` when smaller).
    */
@@ -112,6 +118,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     threads: availableParallelism(),
     threadPerSession: false,
     socketHandoff: true,
+    threadYoungGenerationMb: 8,
     maxConnections: 1000,
     maxSessions: 1000,
     maxPacketSize: 1_048_576,
@@ -168,6 +175,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   threads: integer(1, 1024),
   threadPerSession: boolean,
   socketHandoff: boolean,
+  threadYoungGenerationMb: integer(1, 1024),
   maxConnections: integer(1, 1_000_000),
   // The session id keeps the slot in 20 bits (see session-ids.ts).
   maxSessions: integer(1, 1_000_000),

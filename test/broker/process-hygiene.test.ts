@@ -79,6 +79,8 @@ describe('broker process hygiene', function () {
     expect(() => resolveBrokerOptions({ maxPacketSize: -1 })).to.throw(BrokerOptionError, /^maxPacketSize: expected an integer/);
     expect(() => resolveBrokerOptions({ threadPerSession: 'yes' as never })).to.throw(/^threadPerSession: expected true or false/);
     expect(() => resolveBrokerOptions({ logLevel: 'loud' as never })).to.throw(/^logLevel: /);
+    expect(() => resolveBrokerOptions({ socketHandoff: 1 as never })).to.throw(/^socketHandoff: expected true or false/);
+    expect(() => resolveBrokerOptions({ threadYoungGenerationMb: 0 })).to.throw(/^threadYoungGenerationMb: expected an integer/);
     expect(() => resolveBrokerOptions({ maxConnections: 10, maxSessions: 5 })).to.throw(/^maxConnections: must not exceed maxSessions/);
   });
 

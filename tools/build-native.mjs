@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the optional native addon (native/fd-handoff: dup(2) for handing sockets to session
-// threads) with the node-gyp that npm bundles. Runs from `npm install`/`npm ci` (prepare) and
+// threads) with the node-gyp that npm bundles. Runs from `npm install`/`npm ci` (the install script) and
 // `npm run build:native`. A failed build is not an error: the broker then relays socket bytes
 // through the main thread instead (docs/architecture.md, "Who owns a socket"), so it only warns.
 import { spawnSync } from 'node:child_process';

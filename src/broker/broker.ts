@@ -20,7 +20,7 @@ import { DecodeError } from '../protocol/decoder.js';
 import { answerUndecodableConnect } from '../session/core/connect.js';
 import type { RoutedMessage } from '../session/core/api.js';
 import { validateSessionConfig } from '../session/core/config.js';
-import { ClientConnection, type ConnectionEvents } from './client-connection.js';
+import { ClientConnection, ConnectionState, type ConnectionEvents } from './client-connection.js';
 import { CrashWills } from './crash-wills.js';
 import { Fanout } from './fanout.js';
 import { SessionBacklog, backlogLimits } from './session-backlog.js';
@@ -120,6 +120,8 @@ export const kSessionThreadOf = Symbol('weft.sessionThreadOf');
 export const kPendingCrashWills = Symbol('weft.pendingCrashWills');
 /** Test hook: the symbol under which a broker exposes `relayState(clientId)` (see test-hooks.ts). */
 export const kRelayStateOf = Symbol('weft.relayStateOf');
+/** Test hook: the symbol under which a broker exposes `socketOwnerOf(clientId)` (see test-hooks.ts). */
+export const kSocketOwnerOf = Symbol('weft.socketOwnerOf');
 
 /**
  * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883).
@@ -345,6 +347,13 @@ class MainBroker implements Broker, ConnectionEvents {
   [kRelayStateOf](clientId: string): { paused: boolean; unconsumed: number } | undefined {
     const connection = this.directory.get(clientId)?.openConnections().at(-1);
     return connection && { paused: connection.socket.isPaused(), unconsumed: connection.unconsumed };
+  }
+
+  /** Test hook: which thread owns `clientId`'s newest open connection's socket now. */
+  [kSocketOwnerOf](clientId: string): 'session thread' | 'main' | undefined {
+    const connection = this.directory.get(clientId)?.openConnections().at(-1);
+    if (connection === undefined) return undefined;
+    return connection.state === ConnectionState.HandedOff ? 'session thread' : 'main';
   }
 
   // ---- connections ----

@@ -54,8 +54,9 @@ function load(): FdHandoff | null {
   if (process.platform === 'win32') return null;
   let native: NativeFd;
   try {
-    // dist/src/broker → the package root.
-    native = createRequire(import.meta.url)('../../../native/fd-handoff/build/Release/fd_handoff.node') as NativeFd;
+    // dist/src/broker → the package root; a build elsewhere (a test's own outDir) names it.
+    const path = process.env.WEFT_FD_HANDOFF_ADDON ?? '../../../native/fd-handoff/build/Release/fd_handoff.node';
+    native = createRequire(import.meta.url)(path) as NativeFd;
   } catch {
     return null;
   }

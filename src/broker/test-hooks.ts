@@ -1,7 +1,7 @@
 /**
  * Hooks for tests only; not part of the public API (not exported from the package index).
  */
-import { kCrashSessionThread, kPendingCrashWills, kRelayStateOf, kSessionThreadOf, type Broker } from './broker.js';
+import { kCrashSessionThread, kPendingCrashWills, kRelayStateOf, kSessionThreadOf, kSocketOwnerOf, type Broker } from './broker.js';
 
 /** How main relays one client's socket. */
 export interface RelayState {
@@ -16,6 +16,15 @@ interface Hooks {
   [kSessionThreadOf](clientId: string): number;
   [kPendingCrashWills](): number;
   [kRelayStateOf](clientId: string): RelayState | undefined;
+  [kSocketOwnerOf](clientId: string): 'session thread' | 'main' | undefined;
+}
+
+/**
+ * Who holds `clientId`'s newest open connection's socket: its session thread (handed off) or
+ * main (still reading the CONNECT, or relayed); undefined when it has no open connection.
+ */
+export function socketOwnerOf(broker: Broker, clientId: string): 'session thread' | 'main' | undefined {
+  return (broker as unknown as Hooks)[kSocketOwnerOf](clientId);
 }
 
 /**

@@ -3,6 +3,7 @@
  * and its one timer, talks to main over the thread's link, and carries out the core's actions.
  * No protocol rule lives here: what to send and when is the core's decision.
  */
+import { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type {
@@ -160,7 +161,10 @@ export class SessionHost {
   }
 
   private attach(message: AttachMessage): void {
-    if (this.state === HostState.Done) return;
+    if (this.state === HostState.Done) {
+      if (message.fd !== undefined) new Socket({ fd: message.fd }).destroy();
+      return;
+    }
     if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
     this.lastAttached = message.connection;
     const transport: LinkTransport =

@@ -4,6 +4,7 @@
  * the session config. Built once per thread from piscina's `workerData` when the thread's host
  * task starts; sessions then start and end as messages on the link.
  */
+import { Socket } from 'node:net';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { getLogger } from '../../log.js';
@@ -76,8 +77,11 @@ export class WorkerThread {
       this.sessions.set(message.session, new SessionHost(message.session, message.clientId, this));
       return;
     }
-    // A session that has finished here ignores what main sent before it learned so.
-    this.sessions.get(message.session)?.onMessage(message);
+    // A session that has finished here ignores what main sent before it learned so; a socket
+    // handed to it is closed, since nobody else will.
+    const host = this.sessions.get(message.session);
+    if (host !== undefined) host.onMessage(message);
+    else if (message.t === 'attach' && message.fd !== undefined) new Socket({ fd: message.fd }).destroy();
   }
 
   /** A fresh core for `sessionId`. */

@@ -29,6 +29,8 @@ interface Options {
   threads: number[];
   /** Weft with `threadPerSession: true` (one thread per connection: keep populations small). */
   threadPerSession: boolean;
+  /** Weft with `socketHandoff: false`: main keeps every socket and relays (the fallback path). */
+  relay: boolean;
   repeat: number;
   outDir: string;
   settings: Settings;
@@ -40,6 +42,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --threads LIST    also measure Weft's fan-in throughput with these session-thread counts
   --thread-per-session  run Weft with one thread per session (at most 200 sessions: leave out
                     the connections and wildcard scenarios)
+  --relay           run Weft with socketHandoff: false (main keeps the sockets and relays
+                    bytes: the path used where the native hand-off addon is missing)
   --duration S      measured seconds per run (default 5; --quick: 1)
   --warmup S        unmeasured seconds before each run (default 1; --quick: 0.5)
   --repeat N        runs per scenario and broker; the table shows medians (default 1)
@@ -73,6 +77,7 @@ function parseArgs(argv: readonly string[]): Options {
     brokers: [...BROKER_NAMES],
     threads: [],
     threadPerSession: false,
+    relay: false,
     repeat: 1,
     outDir: path.resolve('bench/results'),
     settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32 },
@@ -85,6 +90,9 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--thread-per-session':
         options.threadPerSession = true;
+        break;
+      case '--relay':
+        options.relay = true;
         break;
       case '--scenarios': {
         const wanted = list(value(), arg);
@@ -148,7 +156,8 @@ function cpuModel(): string {
 async function runOnce(scenario: Scenario, name: BrokerName, options: Options, cpuSet: string | null, threads?: number): Promise<{ broker: RunningBroker; outcome: ScenarioOutcome }> {
   const { settings } = options;
   const threadPerSession = name === 'weft' && options.threadPerSession;
-  const broker = await launchBroker({ name, cpuSet, threadPerSession, ...(threads !== undefined ? { threads } : {}) });
+  const relay = name === 'weft' && options.relay;
+  const broker = await launchBroker({ name, cpuSet, threadPerSession, relay, ...(threads !== undefined ? { threads } : {}) });
   let timer: NodeJS.Timeout | undefined;
   try {
     const boundS = settings.warmupS + settings.durationS + RUN_SLACK_S;

@@ -44,6 +44,7 @@ await serveUntilStopped(async () => {
   const threadPerSession = process.argv.includes('--thread-per-session');
   // A thread costs ~10 MB: keep the pool within what a 2-core bench machine can start.
   if (threadPerSession) Object.assign(options, { threadPerSession: true, maxSessions: 200, maxConnections: 200 });
+  if (process.argv.includes('--relay')) options.socketHandoff = false;
   const broker = await startBroker(options);
   if (typeof broker?.port !== 'number' || broker.port <= 0) throw new Error('startBroker resolved without a port');
   return {

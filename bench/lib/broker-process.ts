@@ -18,6 +18,8 @@ export interface BrokerLaunch {
   threads?: number;
   /** Weft only: one thread per session. */
   threadPerSession?: boolean;
+  /** Weft only: `socketHandoff: false`. */
+  relay?: boolean;
   /** Bound on start-up, in ms. */
   startTimeoutMs?: number;
 }
@@ -55,6 +57,7 @@ export async function launchBroker(launch: BrokerLaunch): Promise<RunningBroker>
   const args = [...nodeArgs, entry];
   if (launch.threads !== undefined) args.push('--threads', String(launch.threads));
   if (launch.threadPerSession === true) args.push('--thread-per-session');
+  if (launch.relay === true) args.push('--relay');
   const command = launch.cpuSet === null ? process.execPath : 'taskset';
   const argv = launch.cpuSet === null ? args : ['-c', launch.cpuSet, process.execPath, ...args];
   const child = spawn(command, argv, {

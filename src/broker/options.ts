@@ -31,9 +31,10 @@ export interface BrokerOptions {
    */
   socketHandoff?: boolean;
   /**
-   * V8 young-generation size of each session thread, in MiB (worker `resourceLimits`). V8 grows
-   * it after bursts of allocation and keeps it; smaller means less memory and more frequent
-   * minor collections. Default `8`.
+   * V8 young-generation size of each session thread, in MiB (worker `resourceLimits`), M:N
+   * placement only (with `threadPerSession` V8's default applies). V8 grows it after bursts of
+   * allocation and keeps it; smaller means less memory and more frequent minor collections.
+   * Default `8`.
    */
   threadYoungGenerationMb?: number;
   /**

@@ -24,8 +24,8 @@ export interface Placement {
   minThreads: number;
   maxThreads: number;
   sessionsPerThread: number;
-  /** V8 young-generation size of each session thread, MiB. */
-  youngGenerationMb: number;
+  /** V8 young-generation size of each session thread, MiB; undefined: V8's own default. */
+  youngGenerationMb: number | undefined;
 }
 
 /** The placement the options ask for. */
@@ -35,7 +35,9 @@ export function placementFor(options: ResolvedBrokerOptions): Placement {
       minThreads: Math.min(options.threads, options.maxSessions),
       maxThreads: options.maxSessions,
       sessionsPerThread: 1,
-      youngGenerationMb: options.threadYoungGenerationMb,
+      // One session per thread: no burst of sessions to bound, and with tens of threads on a
+      // core the smaller young generation measured far slower (docs/performance.md).
+      youngGenerationMb: undefined,
     };
   }
   return {
@@ -60,7 +62,7 @@ export function createSessionPool(placement: Placement, setup: WorkerSetup): Pis
     // V8 grows a young generation up to ~48 MiB per isolate after a burst of allocation (say,
     // thousands of connections at once) and keeps it: capped here, measured with no loss of
     // throughput at 8 MiB (docs/performance.md).
-    resourceLimits: { maxYoungGenerationSizeMb: placement.youngGenerationMb },
+    ...(placement.youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: placement.youngGenerationMb } }),
     workerData: setup,
   });
 }

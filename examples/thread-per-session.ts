@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const clients: MqttClient[] = [];
   try {
     console.log(`broker on ${broker.url}; this process's main thread is thread ${threadId}`);
-    console.log('main thread: owns the listener and every socket, relays bytes, hosts no session');
+    console.log("main thread: owns the listener, reads each CONNECT, then hands the socket to the session's thread; hosts no session");
 
     const alice = await connect(broker.url, { ...options, clientId: 'alice', protocolVersion: 5 });
     const bob = await connect(broker.url, { ...options, clientId: 'bob', protocolVersion: 4 });
@@ -75,11 +75,13 @@ async function main(): Promise<void> {
     console.log(`alice published "hello from alice"; bob got "${toBob.value.payload}", carol got "${toCarol.value.payload}"`);
     console.log('what crossed between threads (by thread id) for that one PUBLISH:');
     const hop = (from: string, what: string): void => console.log(`  ${from.padEnd(16)} ${what}`);
-    hop(`main -> ${a}`, "alice's bytes, over her session's MessagePort (the ArrayBuffer is transferred, not copied)");
-    hop(`${a}`, 'decodes them and matches chat/alice in the shared register: a read of shared memory, no message');
+    // With the native hand-off addon (built by npm install) each session thread owns its
+    // client's socket; without it main relays the bytes instead (docs/architecture.md).
+    hop(`${a}`, "reads alice's PUBLISH from her socket (main handed it over after her CONNECT)");
+    hop(`${a}`, 'decodes it and matches chat/alice in the shared register: a read of shared memory, no message');
     hop(`${a} -> ${b}, ${c}`, 'the message, in one mailbox batch per destination thread (a MessagePort; payload copied once)');
-    hop(`${a} -> main`, 'the PUBACK for alice, written after routing');
-    hop(`${b}, ${c} -> main`, 'the PUBLISHes for bob and carol, as bytes for their sockets');
+    hop(`${a}`, 'writes the PUBACK to alice\'s socket after routing');
+    hop(`${b}, ${c}`, 'each writes the PUBLISH to its own client\'s socket');
 
     // A persistent session is state on one thread; it waits there while its client is away.
     const dave = await connect(broker.url, { ...options, clientId: 'dave', clean: false });
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     const daveAgain = await connect(broker.url, { ...options, clientId: 'dave', clean: false });
     clients.push(daveAgain);
     const backOn = threadsBySession(broker).get('dave');
-    console.log(`dave reconnected: main relayed his new connection to thread ${backOn} (no session state moved)`);
+    console.log(`dave reconnected: main handed his new connection to thread ${backOn} (no session state moved)`);
     if (backOn !== daveThread) fail(`dave's session moved from thread ${daveThread} to ${backOn}`);
   } finally {
     await Promise.all(clients.map((c) => c.end()));

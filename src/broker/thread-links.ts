@@ -102,11 +102,6 @@ export class ThreadLinks {
     return best;
   }
 
-  /** The thread with `threadId`, if running. */
-  get(threadId: number): ThreadLink | undefined {
-    return this.byThreadId.get(threadId);
-  }
-
   /** Passes the receiving end of a mailbox on to thread `to` (held until it is ready). */
   forward(to: number, port: MessagePort): void {
     const link = this.byThreadId.get(to);

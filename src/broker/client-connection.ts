@@ -148,8 +148,7 @@ export class ClientConnection implements Flushable {
   orphaned(handoff: FdHandoff): void {
     if (this.state !== ConnectionState.HandedOff || this.handed === undefined) return;
     handoff.closeOrphan(this.handed);
-    this.state = ConnectionState.Closed;
-    this.events.closed(this, 'session thread died', true);
+    this.closedByThread('session thread died');
   }
 
   flush(): void {
@@ -256,7 +255,7 @@ export class ClientConnection implements Flushable {
     this.clearConnectTimer();
     if (this.linger !== undefined) clearTimeout(this.linger);
     // Main's handle of a handed-off socket closes at once; the connection lives on its thread.
-    if (this.state === ConnectionState.HandedOff || this.handed !== undefined) return;
+    if (this.handed !== undefined) return;
     const wasOpen = this.state !== ConnectionState.Closed;
     this.state = ConnectionState.Closed;
     this.pending = [];

@@ -5,7 +5,7 @@
  */
 import type { SessionId } from '../register/types.js';
 import { ConnectionState, type ClientConnection } from './client-connection.js';
-import type { AttachMessage, ToSession } from './thread-messages.js';
+import type { AttachMessage, ToSession, WithoutSession } from './thread-messages.js';
 import type { ThreadLink } from './thread-links.js';
 import type { FdHandoff } from './fd-handoff.js';
 
@@ -18,9 +18,6 @@ export const enum EntryState {
   /** Cleaned up. */
   Gone,
 }
-
-/** A message for the session, without its session id (the entry adds it). */
-type ForSession = ToSession extends infer M ? (M extends { session: SessionId } ? Omit<M, 'session'> : never) : never;
 
 export class SessionEntry {
   state = EntryState.Live;
@@ -42,7 +39,7 @@ export class SessionEntry {
     return this.thread.threadId;
   }
 
-  post(message: ForSession, transfer?: readonly ArrayBuffer[]): void {
+  post(message: WithoutSession<ToSession>, transfer?: readonly ArrayBuffer[]): void {
     if (this.state === EntryState.Gone) return;
     this.thread.send({ ...message, session: this.id } as ToSession, transfer);
   }

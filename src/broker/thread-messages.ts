@@ -118,6 +118,12 @@ export type ToSession =
   | ShutdownMessage
   | CrashMessage;
 
+/**
+ * A per-session message without its `session` field (the sender adds it): `Omit` applied to
+ * each member of the union, so the `t` tags still narrow.
+ */
+export type WithoutSession<M> = M extends { session: SessionId } ? Omit<M, 'session'> : never;
+
 /** Everything main sends one thread in one event-loop turn, in order. */
 export interface ToThreadBatch {
   t: 'batch';

@@ -14,7 +14,17 @@ export class WorkerExits {
   private readonly exits = new Map<number, Promise<void>>();
   private readonly onWorker = (worker: Worker): void => {
     const threadId = worker.threadId;
-    this.exits.set(threadId, new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    // Forgotten at exit: every Worker of the process passes through here (client threads too),
+    // and one that has exited needs no waiting (see whenExited).
+    this.exits.set(
+      threadId,
+      new Promise<void>((resolve) =>
+        worker.once('exit', () => {
+          this.exits.delete(threadId);
+          resolve();
+        }),
+      ),
+    );
   };
 
   constructor() {
@@ -22,15 +32,11 @@ export class WorkerExits {
   }
 
   /**
-   * Settles once thread `threadId` has exited (at once for a thread this never saw start, or
-   * 0: a thread that never said it was ready opened no socket).
+   * Settles once thread `threadId` has exited: at once for one that already has, or that this
+   * never saw start, or 0 (a thread that never said it was ready opened no socket).
    */
   whenExited(threadId: number): Promise<void> {
-    const exit = this.exits.get(threadId);
-    if (exit === undefined) return Promise.resolve();
-    return exit.then(() => {
-      this.exits.delete(threadId);
-    });
+    return this.exits.get(threadId) ?? Promise.resolve();
   }
 
   /** Stops watching (the broker is closed). */

@@ -29,6 +29,11 @@ export const enum LinkState {
 /** How long a closing socket may take to flush its last bytes before it is cut off. */
 const LINGER_MS = 5000;
 
+/** Closes a handed-off fd no session will open (its session finished first): nobody else will. */
+export function closeUnadopted(fd: number): void {
+  new Socket({ fd }).destroy();
+}
+
 /** What an owned socket tells its session. */
 export interface SocketEvents {
   data(link: ConnectionLink, chunk: Buffer): void;

@@ -3,7 +3,6 @@
  * and its one timer, talks to main over the thread's link, and carries out the core's actions.
  * No protocol rule lives here: what to send and when is the core's decision.
  */
-import { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type {
@@ -19,13 +18,10 @@ import { SessionState } from '../core/api.js';
 import { DecodeError } from '../../protocol/decoder.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
-import type { AttachMessage, FromSession, OutMessage, ToSession } from '../../broker/thread-messages.js';
-
-/** `Omit` applied to each member of a union. */
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+import type { AttachMessage, FromSession, OutMessage, ToSession, WithoutSession } from '../../broker/thread-messages.js';
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
-import { ConnectionLink, LinkState, type LinkTransport, type SocketEvents } from './connection-link.js';
+import { ConnectionLink, LinkState, closeUnadopted, type LinkTransport, type SocketEvents } from './connection-link.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
@@ -162,7 +158,7 @@ export class SessionHost {
 
   private attach(message: AttachMessage): void {
     if (this.state === HostState.Done) {
-      if (message.fd !== undefined) new Socket({ fd: message.fd }).destroy();
+      if (message.fd !== undefined) closeUnadopted(message.fd);
       return;
     }
     if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
@@ -511,7 +507,7 @@ export class SessionHost {
     this.send({ t: 'ended', session: this.sessionId });
   }
 
-  private post(message: DistributiveOmit<Exclude<FromSession, OutMessage>, 'session'>): void {
+  private post(message: WithoutSession<Exclude<FromSession, OutMessage>>): void {
     if (this.state === HostState.Done) return;
     this.send({ ...message, session: this.sessionId } as FromSession);
   }

@@ -4,7 +4,6 @@
  * the session config. Built once per thread from piscina's `workerData` when the thread's host
  * task starts; sessions then start and end as messages on the link.
  */
-import { Socket } from 'node:net';
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { getLogger } from '../../log.js';
@@ -21,6 +20,7 @@ import { validateSessionConfig } from '../core/config.js';
 import { createSessionCore } from './core-factory.js';
 import { SessionHost } from './session-host.js';
 import { MainLink } from './main-link.js';
+import { closeUnadopted } from './connection-link.js';
 
 export class WorkerThread {
   readonly threadId = threadId;
@@ -81,7 +81,7 @@ export class WorkerThread {
     // handed to it is closed, since nobody else will.
     const host = this.sessions.get(message.session);
     if (host !== undefined) host.onMessage(message);
-    else if (message.t === 'attach' && message.fd !== undefined) new Socket({ fd: message.fd }).destroy();
+    else if (message.t === 'attach' && message.fd !== undefined) closeUnadopted(message.fd);
   }
 
   /** A fresh core for `sessionId`. */

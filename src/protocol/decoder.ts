@@ -1,9 +1,10 @@
 /**
- * Bytes in, decoded packets out: {@link PacketFramer} bounds memory, mqtt-packet decodes each
- * whole packet. Errors are typed so a session can answer with the right reason code.
+ * Bytes in, decoded packets out: {@link PacketFramer} bounds memory, then each whole packet is
+ * decoded by `plain-control.ts` when it is a plain CONNECT or SUBSCRIBE, else by mqtt-packet. Errors are typed so a session can answer with the right reason code.
  */
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
+import { decodePlainControl } from './plain-control.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
 export class DecodeError extends Error {
@@ -118,6 +119,13 @@ export class PacketDecoder {
 
   /** Decodes one whole frame into `out`, its size into {@link sizes}. Throws {@link DecodeError}. */
   protected decodeFrame(frame: Buffer, out: Packet[]): void {
+    const plain = decodePlainControl(frame, this.version);
+    if (plain !== undefined) {
+      if (plain.cmd === 'connect') this.version = plain.protocolVersion!;
+      out.push(plain);
+      this.sizes.push(frame.length);
+      return;
+    }
     threadParser ??= new ThreadParser();
     const { packets, version } = threadParser.parse(frame, this.version);
     this.version = version;

@@ -10,6 +10,7 @@
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../../protocol/decoder.js';
 import { encodePacket } from '../../protocol/encoder.js';
+import { encodePlainControl, remainingLengthBytes, writeRemainingLength } from '../../protocol/plain-control.js';
 
 const PUBLISH = 3;
 /** Packet types 4..7, index = type - 4. */
@@ -142,7 +143,8 @@ let last: EncodedPublish | undefined;
  * Encodes `packet` for a peer speaking `version`. A PUBLISH without properties is encoded here,
  * and once per message for all its subscribers that get it with the same QoS, flags and
  * protocol (only the packet id differs, and is patched into a copy); the returned buffer must
- * not be changed (it may be shared). Anything else goes through mqtt-packet.
+ * not be changed (it may be shared). A plain CONNACK, SUBACK or PINGRESP is encoded by
+ * `plain-control.ts`; anything else goes through mqtt-packet.
  */
 export function encodeOutgoing(packet: Packet, version: number): Buffer {
   if (ACK_TYPES[packet.cmd] !== undefined && (version === 4 || version === 5)) {
@@ -150,9 +152,8 @@ export function encodeOutgoing(packet: Packet, version: number): Buffer {
     const plain = typeof ack.messageId === 'number' && ack.properties === undefined && !ack.dup && (version === 4 || ack.reasonCode === 0);
     return plain ? encodePlainAck(ack.cmd as AckCmd, ack.messageId!) : encodePacket(packet, version);
   }
-  if (packet.cmd !== 'publish' || packet.properties !== undefined || (version !== 4 && version !== 5)) {
-    return encodePacket(packet, version);
-  }
+  if (packet.cmd !== 'publish') return encodePlainControl(packet, version) ?? encodePacket(packet, version);
+  if (packet.properties !== undefined || (version !== 4 && version !== 5)) return encodePacket(packet, version);
   const payload = packet.payload;
   if (typeof payload === 'string' || typeof packet.topic !== 'string' || packet.topic === '') return encodePacket(packet, version);
   const qos = packet.qos;
@@ -185,18 +186,9 @@ function encodePlainPublish(topic: string, payload: Uint8Array, header: number, 
   const qos = (header >> 1) & 3;
   const topicBytes = Buffer.byteLength(topic);
   const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payload.byteLength;
-  let lengthBytes = 1;
-  for (let n = remaining; n >= 128; n = Math.floor(n / 128)) lengthBytes++;
-  const bytes = Buffer.allocUnsafe(1 + lengthBytes + remaining);
+  const bytes = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
   bytes[0] = header;
-  let pos = 1;
-  let n = remaining;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes[pos++] = byte;
-  } while (n > 0);
+  let pos = writeRemainingLength(bytes, 1, remaining);
   bytes[pos++] = topicBytes >> 8;
   bytes[pos++] = topicBytes & 0xff;
   pos += bytes.write(topic, pos, 'utf8');

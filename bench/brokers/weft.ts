@@ -39,7 +39,16 @@ await serveUntilStopped(async () => {
   // Weft's defaults admit 1,000 connections and 32 QoS 1/2 messages in flight per client; the
   // connections scenario needs 2,000, and the other brokers are run with a window of 100
   // (mosquitto's max_inflight_messages) or none (aedes), so these three are raised to match.
-  const options: Record<string, unknown> = { port: 0, host: '127.0.0.1', maxConnections: 10_000, maxSessions: 10_000, maxInflight: 100 };
+  // Logging as mosquitto is run (errors and warnings only): at the default level, info, Weft
+  // writes a line per connection and per disconnection.
+  const options: Record<string, unknown> = {
+    port: 0,
+    host: '127.0.0.1',
+    maxConnections: 10_000,
+    maxSessions: 10_000,
+    maxInflight: 100,
+    logLevel: 'warn',
+  };
   if (threads !== undefined) options.threads = threads;
   const threadPerSession = process.argv.includes('--thread-per-session');
   // A thread costs ~10 MB: keep the pool within what a 2-core bench machine can start.

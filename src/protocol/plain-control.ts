@@ -1,6 +1,6 @@
 /**
- * The control packets every connection sends or gets once (CONNECT, SUBSCRIBE, CONNACK, SUBACK,
- * PINGRESP), in their plain form, without mqtt-packet's general machinery. A profile of 2,000
+ * The control packets every connection sends or gets once or now and then (CONNECT, SUBSCRIBE,
+ * PINGREQ, DISCONNECT, CONNACK, SUBACK, PINGRESP), in their plain form, without mqtt-packet's general machinery. A profile of 2,000
  * connections being set up put a fifth of the broker's CPU in mqtt-packet: its parser copies
  * through a BufferList and calls `debug` at every step, and its generator goes through a stream
  * shim, all of it cold code for packets each connection sees once.
@@ -15,6 +15,8 @@ import type { IConnackPacket, IConnectPacket, ISubackPacket, ISubscribePacket, I
 const CONNECT = 0x10;
 /** SUBSCRIBE with its required header flags 0b0010 [MQTT-3.8.1-1]. */
 const SUBSCRIBE = 0x82;
+const PINGREQ = 0xc0;
+const DISCONNECT = 0xe0;
 
 /** Where the variable header starts after a frame's fixed header, and the remaining length. */
 function afterFixedHeader(frame: Buffer): { pos: number; length: number } {
@@ -179,13 +181,28 @@ export function decodePlainSubscribe(frame: Buffer, version: number): ISubscribe
   } as unknown as ISubscribePacket;
 }
 
-/** Decodes a plain CONNECT or SUBSCRIBE (see above); undefined for every other frame. */
+/**
+ * A two-byte PINGREQ or DISCONNECT (no reason code, no properties) as mqtt-packet decodes it
+ * (a 5.0 DISCONNECT without a reason code means 0x00, normal disconnection), or undefined.
+ */
+function decodeEmpty(frame: Buffer, version: number): Packet | undefined {
+  if (frame.length !== 2 || (version !== 4 && version !== 5)) return undefined;
+  const cmd = frame[0] === PINGREQ ? 'pingreq' : 'disconnect';
+  const packet = { cmd, retain: false, qos: 0, dup: false, length: 0, topic: null, payload: null } as unknown as Packet & { reasonCode?: number };
+  if (cmd === 'disconnect' && version === 5) packet.reasonCode = 0;
+  return packet;
+}
+
+/** Decodes a plain CONNECT, SUBSCRIBE, PINGREQ or DISCONNECT (see above); undefined for every other frame. */
 export function decodePlainControl(frame: Buffer, version: number): Packet | undefined {
   switch (frame[0]) {
     case CONNECT:
       return decodePlainConnect(frame);
     case SUBSCRIBE:
       return decodePlainSubscribe(frame, version);
+    case PINGREQ:
+    case DISCONNECT:
+      return decodeEmpty(frame, version);
     default:
       return undefined;
   }

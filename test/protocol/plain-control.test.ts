@@ -119,7 +119,18 @@ describe('protocol: plain control packets, decoded and encoded without mqtt-pack
     expect(decodePlainSubscribe(Buffer.from([0x82, 2, 0, 1]), 4)).to.equal(undefined);
     const withProperties = encodePacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 0 }], properties: { subscriptionIdentifier: 4 } }, 5);
     expect(decodePlainSubscribe(withProperties, 5)).to.equal(undefined);
-    expect(decodePlainControl(encodePacket({ cmd: 'pingreq' }, 4), 4)).to.equal(undefined);
+    expect(decodePlainControl(encodePacket({ cmd: 'unsubscribe', messageId: 1, unsubscriptions: ['t'] }, 4), 4)).to.equal(undefined);
+  });
+
+  it('decodes an empty PINGREQ and DISCONNECT as mqtt-packet does, and leaves a 5.0 DISCONNECT with a reason code to it', () => {
+    for (const version of [4, 5] as const) {
+      for (const frame of [Buffer.from([0xc0, 0]), Buffer.from([0xe0, 0])]) {
+        const plain = decodePlainControl(frame, version);
+        expect(plain, `${frame.toString('hex')} v${version}`).to.not.equal(undefined);
+        expect(normal(plain)).to.deep.equal(normal(reference(frame, version).packet));
+      }
+    }
+    expect(decodePlainControl(encodePacket({ cmd: 'disconnect', reasonCode: 0x04 }, 5), 5)).to.equal(undefined);
   });
 
   for (const version of [4, 5] as const) {

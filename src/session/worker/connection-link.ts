@@ -96,7 +96,8 @@ export class ConnectionLink implements Flushable {
     this.heldBytesLimit = transport.heldBytesLimit;
     const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false });
     this.socket = socket;
-    socket.setNoDelay(true);
+    // No setNoDelay: main set TCP_NODELAY before the hand-off, and a socket option belongs to
+    // the socket, which this duplicate fd shares.
     socket.on('data', (chunk: Buffer) => events.data(this, chunk));
     socket.on('error', () => {
       // 'close' follows.

@@ -82,7 +82,6 @@ export class SessionHost {
   private receivedDeliveries = 0;
   /** Register writes of this session, one after another. */
   private writes: Promise<void> = Promise.resolve();
-  private logger: Logger | undefined;
 
   constructor(
     readonly sessionId: SessionId,
@@ -90,10 +89,12 @@ export class SessionHost {
     private readonly thread: WorkerThread,
   ) {}
 
-  /** This session's logger, made when first needed (a child logger per idle session costs memory). */
+  /**
+   * The thread's logger: each line names its client itself. A child logger per session would
+   * cost CPU and memory on every connection (made at the "client connected" line) for little.
+   */
   private get log(): Logger {
-    this.logger ??= this.thread.log.child({ clientId: this.clientId });
-    return this.logger;
+    return this.thread.log;
   }
 
   /**
@@ -247,7 +248,7 @@ export class SessionHost {
     link.state = LinkState.Attached;
     if (packet.cmd !== 'connect') {
       // [MQTT-3.1.0-1] the first packet must be CONNECT; main forwards only what decoded as one.
-      this.log.warn({ remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
+      this.log.warn({ clientId: this.clientId, remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
       link.close();
       return this.afterRefusal();
     }
@@ -264,11 +265,11 @@ export class SessionHost {
     const takeover = out.actions.some((a) => a.kind === 'closePrevious');
     if (!refused) {
       this.current = link;
-      this.log.info({ remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
+      this.log.info({ clientId: this.clientId, remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
     }
     this.apply(out, link, previous);
     if (refused) {
-      this.log.info({ remote: link.remote }, 'connection refused');
+      this.log.info({ clientId: this.clientId, remote: link.remote }, 'connection refused');
       this.afterRefusal();
     }
   }
@@ -280,7 +281,7 @@ export class SessionHost {
 
   private decodeFailed(link: ConnectionLink, err: unknown): void {
     if (!(err instanceof DecodeError)) throw err;
-    this.log.warn({ remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
+    this.log.warn({ clientId: this.clientId, remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
     this.thread.counters.add(err.kind === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
     if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
       this.apply(this.core.receiveError(err.kind, err.message, Date.now()));
@@ -305,7 +306,7 @@ export class SessionHost {
     this.current = undefined;
     this.heldDeliveries = [];
     if (this.core !== undefined && takesPackets(this.core.state)) {
-      if (wasOpen) this.log.info({ remote: link.remote, cause }, 'client disconnected');
+      if (wasOpen) this.log.info({ clientId: this.clientId, remote: link.remote, cause }, 'client disconnected');
       this.apply(this.core.connectionLost(Date.now(), cause));
     }
   }
@@ -393,14 +394,13 @@ export class SessionHost {
         return this.post({ t: 'retained?', request, filter: action.filter });
       }
       case 'close': {
-        const log = action.peerFault ? this.log.warn.bind(this.log) : this.log.debug.bind(this.log);
-        log({ reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');
+        this.log[action.peerFault ? 'warn' : 'debug']({ clientId: this.clientId, reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');
         if (link === undefined) return;
         link.close();
         if (link === this.current) {
           this.current = undefined;
           this.heldDeliveries = [];
-          this.log.info({ remote: link.remote, reason: action.reason }, 'client disconnected');
+          this.log.info({ clientId: this.clientId, remote: link.remote, reason: action.reason }, 'client disconnected');
           if (takesPackets(core.state)) {
             this.apply(core.connectionLost(Date.now(), action.reason));
           }
@@ -411,7 +411,7 @@ export class SessionHost {
         if (previous !== undefined) {
           previous.write(action.packets);
           previous.close();
-          this.log.info({ remote: previous.remote, reason: action.reason }, 'client disconnected');
+          this.log.info({ clientId: this.clientId, remote: previous.remote, reason: action.reason }, 'client disconnected');
         }
         return;
       case 'resetSession':
@@ -419,7 +419,7 @@ export class SessionHost {
           await this.thread.register.removeSession(this.sessionId);
         });
       case 'endSession':
-        this.log.debug({ reason: action.reason }, 'session ended');
+        this.log.debug({ clientId: this.clientId, reason: action.reason }, 'session ended');
         this.registerWrite(async () => {
           await this.thread.register.removeSession(this.sessionId);
         });
@@ -434,14 +434,14 @@ export class SessionHost {
         });
       case 'dropped':
         this.thread.counters.add(CounterWord.sessionDropped);
-        this.log.debug({ topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
+        this.log.debug({ clientId: this.clientId, topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
         return;
     }
   }
 
   private registerWrite(write: () => Promise<void>): void {
     this.writes = this.writes.then(write).catch((err: unknown) => {
-      this.log.error({ err }, 'register write failed');
+      this.log.error({ clientId: this.clientId, err }, 'register write failed');
     });
   }
 

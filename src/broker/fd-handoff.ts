@@ -22,6 +22,8 @@ import type { Socket } from 'node:net';
 interface NativeFd {
   dup(fd: number): number;
   close(fd: number): void;
+  /** fstat's st_ino; absent from an addon built before it existed. */
+  inode?(fd: number): number;
 }
 
 /** A socket's duplicate fd, on its way to (or owned by) a session thread. */
@@ -60,6 +62,7 @@ function load(): FdHandoff | null {
   } catch {
     return null;
   }
+  const inode = native.inode ?? ((fd: number) => fstatSync(fd).ino);
   return {
     handOff(socket: Socket): HandedSocket | undefined {
       const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -67,7 +70,7 @@ function load(): FdHandoff | null {
       const copy = native.dup(fd);
       let ino: number;
       try {
-        ino = fstatSync(copy).ino;
+        ino = inode(copy);
       } catch (err) {
         native.close(copy);
         throw err;
@@ -77,7 +80,7 @@ function load(): FdHandoff | null {
     },
     closeOrphan(handed: HandedSocket): void {
       try {
-        if (fstatSync(handed.fd).ino === handed.ino) native.close(handed.fd);
+        if (inode(handed.fd) === handed.ino) native.close(handed.fd);
       } catch {
         // Already closed (the thread had opened it and died with it).
       }

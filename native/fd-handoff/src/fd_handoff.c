@@ -1,5 +1,6 @@
 /*
- * dup(fd) -> a new fd for the same socket (close-on-exec), and close(fd).
+ * dup(fd) -> a new fd for the same socket (close-on-exec), close(fd), and inode(fd) -> the
+ * inode fd names (a socket's identity, to recognise a duplicate later).
  *
  * Why: main accepts a connection and reads its CONNECT; the session's thread must then own the
  * socket. Node 20 cannot move a net.Socket between threads, and main cannot just pass its fd
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Reads the one fd argument; throws and returns 0 when it is not a non-negative int32. */
@@ -60,10 +62,25 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* fstat's st_ino alone: fs.fstatSync would build a Stats object with four Dates per connection. */
+static napi_value Inode(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_argument(env, info, &fd)) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    throw_errno(env, errno, "fstat");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_double(env, (double)st.st_ino, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     {"dup", NULL, Dup, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"inode", NULL, Inode, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

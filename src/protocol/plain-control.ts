@@ -18,18 +18,15 @@ const SUBSCRIBE = 0x82;
 const PINGREQ = 0xc0;
 const DISCONNECT = 0xe0;
 
-/** Where the variable header starts after a frame's fixed header, and the remaining length. */
-function afterFixedHeader(frame: Buffer): { pos: number; length: number } {
-  // The framer has already checked the remaining length: at most four bytes, all present.
+/**
+ * Where a whole frame's variable header starts: after the type byte and the remaining length.
+ * The remaining length is then `frame.length` minus that (the framer cut the frame to it, and
+ * checked that it takes at most four bytes, all present).
+ */
+export function bodyStart(frame: Buffer): number {
   let pos = 1;
-  let length = 0;
-  let multiplier = 1;
-  for (;;) {
-    const byte = frame[pos++]!;
-    length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return { pos, length };
-    multiplier *= 128;
-  }
+  while ((frame[pos++]! & 0x80) !== 0);
+  return pos;
 }
 
 /** A cursor over one frame; every read returns undefined past the frame's end. */
@@ -92,7 +89,8 @@ class Reader {
  */
 export function decodePlainConnect(frame: Buffer): IConnectPacket | undefined {
   if (frame[0] !== CONNECT) return undefined;
-  const { pos, length } = afterFixedHeader(frame);
+  const pos = bodyStart(frame);
+  const length = frame.length - pos;
   const read = new Reader(frame, pos);
   if (read.string() !== 'MQTT') return undefined;
   const protocolVersion = read.byte();
@@ -148,7 +146,8 @@ export function decodePlainConnect(frame: Buffer): IConnectPacket | undefined {
  */
 export function decodePlainSubscribe(frame: Buffer, version: number): ISubscribePacket | undefined {
   if (frame[0] !== SUBSCRIBE || (version !== 4 && version !== 5)) return undefined;
-  const { pos, length } = afterFixedHeader(frame);
+  const pos = bodyStart(frame);
+  const length = frame.length - pos;
   const read = new Reader(frame, pos);
   const messageId = read.u16();
   if (messageId === undefined || (version === 5 && !read.emptyProperties())) return undefined;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 import { encodePacket } from '../../src/protocol/encoder.js';
-import { decodePlainConnect, decodePlainControl, decodePlainSubscribe, encodePlainControl } from '../../src/protocol/plain-control.js';
+import { bodyStart, decodePlainConnect, decodePlainControl, decodePlainSubscribe, encodePlainControl } from '../../src/protocol/plain-control.js';
 
 /** What mqtt-packet alone makes of one whole frame: its packet, or the error it reports. */
 function reference(frame: Buffer, version: number): { packet?: Packet; error?: Error } {
@@ -11,13 +11,6 @@ function reference(frame: Buffer, version: number): { packet?: Packet; error?: E
   parser.on('error', (error: Error) => (result.error ??= error));
   parser.parse(frame);
   return result;
-}
-
-/** Index of the first byte after a frame's remaining length: the bytes before it are the framer's to check. */
-function bodyStart(frame: Buffer): number {
-  let at = 1;
-  while ((frame[at++]! & 0x80) !== 0);
-  return at;
 }
 
 /** Plain objects with Buffers copied out, so a view and a copy of the same bytes compare equal. */
@@ -65,6 +58,7 @@ describe('protocol: plain control packets, decoded and encoded without mqtt-pack
     for (const packet of connects.filter((_, i) => i % 5 === 0)) {
       const frame = encodePacket(packet, packet.protocolVersion!);
       const variants: Buffer[] = [Buffer.concat([frame, Buffer.from([0])])];
+      // Bytes 1 .. bodyStart hold the remaining length, the framer's to check.
       for (let at = 0; at < frame.length; at++) {
         for (const flip of [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80]) {
           const damaged = Buffer.from(frame);

@@ -10,7 +10,7 @@
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../../protocol/decoder.js';
 import { encodePacket } from '../../protocol/encoder.js';
-import { encodePlainControl, remainingLengthBytes, writeRemainingLength } from '../../protocol/plain-control.js';
+import { bodyStart, encodePlainControl, remainingLengthBytes, writeRemainingLength } from '../../protocol/plain-control.js';
 
 const PUBLISH = 3;
 /** Packet types 4..7, index = type - 4. */
@@ -51,16 +51,9 @@ export function decodePlainPublish(frame: Buffer, version: number): IPublishPack
   const flags = frame[0]! & 0x0f;
   const qos = (flags >> 1) & 3;
   if (qos === 3) return undefined;
-  let pos = 1;
-  let length = 0;
-  let multiplier = 1;
-  for (;;) {
-    const byte = frame[pos++]!;
-    length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) break;
-    multiplier *= 128;
-  }
+  let pos = bodyStart(frame);
   const end = frame.length;
+  const length = end - pos;
   if (pos + 2 > end) return undefined;
   const topicLength = (frame[pos]! << 8) | frame[pos + 1]!;
   pos += 2;

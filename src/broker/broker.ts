@@ -346,7 +346,7 @@ class MainBroker implements Broker, ConnectionEvents {
   /** Test hook: whether main reads `clientId`'s socket, and the bytes its session has not consumed. */
   [kRelayStateOf](clientId: string): { paused: boolean; unconsumed: number } | undefined {
     const connection = this.directory.get(clientId)?.openConnections().at(-1);
-    return connection && { paused: connection.socket.isPaused(), unconsumed: connection.unconsumed };
+    return connection && { paused: connection.socket?.isPaused() === true, unconsumed: connection.unconsumed };
   }
 
   /** Test hook: which thread owns `clientId`'s newest open connection's socket now. */
@@ -419,7 +419,7 @@ class MainBroker implements Broker, ConnectionEvents {
     const entry = connection.session;
     if (entry === undefined) return;
     this.relayed--;
-    entry.connections.delete(connection.id);
+    entry.forget(connection.id);
     if (!sessionKnows) entry.post({ t: 'lost', connection: connection.id, cause });
   }
 
@@ -461,7 +461,7 @@ class MainBroker implements Broker, ConnectionEvents {
     if (entry === undefined || entry.thread !== thread) return;
     switch (message.t) {
       case 'out':
-        entry.connections.get(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
+        entry.connection(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
         return;
       case 'retain':
         this.retain(message.topic, message.message);
@@ -479,7 +479,7 @@ class MainBroker implements Broker, ConnectionEvents {
         }
         return;
       case 'closed':
-        entry.connections.get(message.connection)?.closedByThread(message.cause);
+        entry.connection(message.connection)?.closedByThread(message.cause);
         return;
       case 'ended':
         this.cleanup(entry);

@@ -58,7 +58,10 @@ export class ClientConnection implements Flushable {
   state = ConnectionState.AwaitingConnect;
   /** The session it is relayed to, once routed. */
   session: SessionEntry | undefined;
-  /** The decoded CONNECT, kept for its will (published by main if the session's thread dies). */
+  /**
+   * What main needs of the decoded CONNECT for the connection's life (see {@link keepWill}): its
+   * will (published by main if the session's thread dies), client id and protocol level.
+   */
   connect: IConnectPacket | undefined;
   private decoder: PacketDecoder | undefined;
   private readonly first: Uint8Array[] = [];
@@ -72,14 +75,20 @@ export class ClientConnection implements Flushable {
   /** The duplicate fd the session's thread owns, once handed off. */
   private handed: HandedSocket | undefined;
   readonly remote: string;
+  /**
+   * Main's handle of the socket; released once a handed-off socket's handle has closed, so
+   * main keeps no stream, buffers or listeners for a connection its thread now owns.
+   */
+  socket: Socket | undefined;
 
   constructor(
     readonly id: number,
-    readonly socket: Socket,
+    socket: Socket,
     private readonly limits: RelayLimits,
     private readonly batch: TurnBatch,
     private readonly events: ConnectionEvents,
   ) {
+    this.socket = socket;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.decoder = new PacketDecoder(limits.maxPacketSize);
     socket.setNoDelay(true);
@@ -124,8 +133,9 @@ export class ClientConnection implements Flushable {
    */
   handOffTo(session: SessionEntry, handoff: FdHandoff): HandedSocket | undefined {
     // Bytes read into the stream's buffer but not yet emitted would be lost with main's handle.
-    if (this.socket.readableLength > 0) return undefined;
-    const handed = handoff.handOff(this.socket);
+    const socket = this.socket!;
+    if (socket.readableLength > 0) return undefined;
+    const handed = handoff.handOff(socket);
     if (handed === undefined) return undefined;
     this.session = session;
     this.handed = handed;
@@ -164,19 +174,21 @@ export class ClientConnection implements Flushable {
     this.awaitingWorker -= consumed;
     if (this.paused && this.awaitingWorker <= this.limits.relayBufferBytes) {
       this.paused = false;
-      this.socket.resume();
+      this.socket!.resume();
     }
     if (this.state === ConnectionState.Closed) return;
+    // Made on first use: a handed-off connection never relays, and needs no callback.
+    const onFlushed = (this.onFlushed ??= () => this.reportDrained(false));
     for (const chunk of chunks) {
       this.written += chunk.byteLength;
       // The callback runs once the bytes left for the kernel: the session learns of it in
       // batches of a quarter of the relay buffer, enough to never leave it stalled.
-      this.socket.write(chunk, this.onFlushed);
+      this.socket!.write(chunk, onFlushed);
     }
     if (close) this.endGracefully();
   }
 
-  private readonly onFlushed = (): void => this.reportDrained(false);
+  private onFlushed: (() => void) | undefined;
 
   /**
    * Closes the socket at once (refusal, timeout, shutdown, crash of its session's thread). A
@@ -185,13 +197,13 @@ export class ClientConnection implements Flushable {
   destroy(): void {
     if (this.state === ConnectionState.HandedOff) return;
     this.state = ConnectionState.Closed;
-    this.socket.destroy();
+    this.socket?.destroy();
   }
 
   /** Writes `bytes` (e.g. a CONNACK refusal) and closes. */
   refuse(bytes: Buffer): void {
     this.clearConnectTimer();
-    this.socket.write(bytes);
+    this.socket!.write(bytes);
     this.endGracefully();
   }
 
@@ -201,8 +213,9 @@ export class ClientConnection implements Flushable {
    */
   private endGracefully(): void {
     this.state = ConnectionState.Closed;
-    this.socket.end(() => this.socket.destroy());
-    this.linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    const socket = this.socket!;
+    socket.end(() => socket.destroy());
+    this.linger = setTimeout(() => socket.destroy(), LINGER_MS);
   }
 
   private linger: NodeJS.Timeout | undefined;
@@ -215,7 +228,7 @@ export class ClientConnection implements Flushable {
     this.awaitingWorker += owned.byteLength;
     if (this.awaitingWorker > this.limits.relayBufferBytes && !this.paused) {
       this.paused = true;
-      this.socket.pause();
+      this.socket!.pause();
     }
     if (this.session !== undefined) this.batch.mark(this);
   }
@@ -239,6 +252,7 @@ export class ClientConnection implements Flushable {
   }
 
   private reportDrained(force: boolean): void {
+    if (this.socket === undefined) return;
     const flushed = this.written - this.socket.writableLength - this.reported;
     if (flushed <= 0 || this.session === undefined) return;
     if (!force && flushed < this.limits.relayBufferBytes >> 2) return;
@@ -255,7 +269,10 @@ export class ClientConnection implements Flushable {
     this.clearConnectTimer();
     if (this.linger !== undefined) clearTimeout(this.linger);
     // Main's handle of a handed-off socket closes at once; the connection lives on its thread.
-    if (this.handed !== undefined) return;
+    if (this.handed !== undefined) {
+      this.socket = undefined;
+      return;
+    }
     const wasOpen = this.state !== ConnectionState.Closed;
     this.state = ConnectionState.Closed;
     this.pending = [];
@@ -264,12 +281,16 @@ export class ClientConnection implements Flushable {
 }
 
 /**
+ * The part of a CONNECT main keeps while the connection lasts: the client id, the protocol level,
+ * the will and the Session Expiry Interval its crash handling reads (`crash-wills.ts`); nothing
+ * else (no password, user name or other properties), since every open connection carries it.
  * The decoded CONNECT's buffers are views of the socket chunks, whose memory is transferred to
- * the worker: copy the will's bytes (main may have to publish it) and drop the password.
+ * the worker: the will's bytes are copied.
  */
 function keepWill(connect: IConnectPacket): IConnectPacket {
-  const kept: IConnectPacket = { ...connect };
-  delete kept.password;
+  const kept: IConnectPacket = { cmd: 'connect', clientId: connect.clientId, protocolVersion: connect.protocolVersion };
+  const sessionExpiryInterval = connect.properties?.sessionExpiryInterval;
+  if (sessionExpiryInterval !== undefined) kept.properties = { sessionExpiryInterval };
   if (connect.will) {
     const will = { ...connect.will, payload: Buffer.from(connect.will.payload) };
     const correlation = connect.will.properties?.correlationData;

@@ -172,11 +172,11 @@ export function connectionFor(connect: IConnectPacket, accepted: AcceptedConnect
     clientReceiveMaximum: props?.receiveMaximum ?? 65535,
     clientMaxPacketSize: props?.maximumPacketSize,
     clientTopicAliasMaximum: props?.topicAliasMaximum ?? 0,
-    inboundAliases: new Map(),
-    outboundAliases: new Map(),
+    inboundAliases: undefined,
+    outboundAliases: undefined,
     authMethod: accepted.authMethod,
     will: undefined,
-    inboundQoS1: new Set(),
+    inboundQoS1: undefined,
     reauthenticating: false,
   };
 }

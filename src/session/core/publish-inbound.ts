@@ -25,7 +25,7 @@ function resolveTopic(s: SessionData, packet: IPublishPacket): string | Fault {
     return fault(ReasonCode.TopicAliasInvalid, `topic alias ${alias} outside 1..${s.config.topicAliasMaximum}`);
   }
   if (packet.topic === '') {
-    const mapped = conn.inboundAliases.get(alias);
+    const mapped = conn.inboundAliases?.get(alias);
     if (mapped === undefined) return fault(ReasonCode.ProtocolError, `topic alias ${alias} has no mapping on this connection`);
     return mapped;
   }
@@ -52,7 +52,7 @@ export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, 
     throw err;
   }
   const alias = packet.properties?.topicAlias;
-  if (v5 && alias !== undefined && packet.topic !== '') conn.inboundAliases.set(alias, packet.topic);
+  if (v5 && alias !== undefined && packet.topic !== '') (conn.inboundAliases ??= new Map()).set(alias, packet.topic);
 
   if (v5) {
     // A v5 client must not exceed the Maximum QoS / Retain Available we sent [MQTT-3.2.2-11,14].
@@ -67,7 +67,7 @@ export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, 
   }
 
   const packetId = packet.messageId;
-  if (qos === 2 && s.inboundQoS2.has(packetId!)) {
+  if (qos === 2 && s.inboundQoS2?.has(packetId!)) {
     // A resend of a QoS 2 message we already have: never route it twice [MQTT-4.3.3-10 (5.0), MQTT-4.3.3-2 (3.1.1)].
     if (s.inboundQoS2.get(packetId!) === 'received') out.send(pubrec(s, packetId!, 1));
     return undefined;
@@ -97,8 +97,8 @@ export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, 
     out.act({ kind: 'route', message, origin: 'publish' });
     return undefined;
   }
-  if (qos === 1) conn.inboundQoS1.add(packetId!);
-  else s.inboundQoS2.set(packetId!, 'routing');
+  if (qos === 1) (conn.inboundQoS1 ??= new Set()).add(packetId!);
+  else (s.inboundQoS2 ??= new Map()).set(packetId!, 'routing');
   out.act({ kind: 'route', message, ackPacketId: packetId!, origin: 'publish' });
   return undefined;
 }
@@ -112,13 +112,13 @@ function pubrec(s: SessionData, packetId: number, matched: number): IPubrecPacke
 /** The runtime routed the inbound QoS 1/2 PUBLISH `packetId`: acknowledge it now. */
 export function completeRoute(s: SessionData, out: Out, packetId: number, matched: number): void {
   const conn = s.conn;
-  if (conn?.inboundQoS1.delete(packetId)) {
+  if (conn?.inboundQoS1?.delete(packetId)) {
     const puback: IPubackPacket = { cmd: 'puback', messageId: packetId };
     if (conn.version === 5 && matched === 0) puback.reasonCode = ReasonCode.NoMatchingSubscribers;
     out.send(puback);
     return;
   }
-  if (s.inboundQoS2.get(packetId) === 'routing') {
+  if (s.inboundQoS2?.get(packetId) === 'routing') {
     // The id stays held until PUBREL, even if the connection is gone: it is session state.
     s.inboundQoS2.set(packetId, 'received');
     if (conn) out.send(pubrec(s, packetId, matched));
@@ -130,12 +130,12 @@ export function completeRoute(s: SessionData, out: Out, packetId: number, matche
 export function handlePubrel(s: SessionData, out: Out, packet: IPubrelPacket): Fault | undefined {
   const packetId = packet.messageId;
   if (!packetId) return fault(ReasonCode.ProtocolError, 'PUBREL without a non-zero packet identifier [MQTT-2.3.1-1]');
-  const held = s.inboundQoS2.get(packetId);
+  const held = s.inboundQoS2?.get(packetId);
   if (held === 'routing') return fault(ReasonCode.ProtocolError, `PUBREL ${packetId} before its PUBREC`);
   const pubcomp: IPubcompPacket = { cmd: 'pubcomp', messageId: packetId };
   if (held === undefined) {
     if (s.conn!.version === 5) pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
-  } else s.inboundQoS2.delete(packetId);
+  } else s.inboundQoS2!.delete(packetId);
   out.send(pubcomp);
   return undefined;
 }

@@ -82,7 +82,7 @@ function buildPublish(s: SessionData, item: QueuedMessage, packetId: number | un
 function applyAlias(s: SessionData, packet: IPublishPacket): { topic: string; alias: number } | undefined {
   const conn = s.conn!;
   if (conn.version !== 5 || !s.config.outboundTopicAliases || conn.clientTopicAliasMaximum === 0) return undefined;
-  const known = conn.outboundAliases.get(packet.topic);
+  const known = conn.outboundAliases?.get(packet.topic);
   packet.properties ??= {};
   if (known !== undefined) {
     packet.properties.topicAlias = known;
@@ -90,11 +90,12 @@ function applyAlias(s: SessionData, packet: IPublishPacket): { topic: string; al
     return undefined;
   }
   // Aliases stay within the client's Topic Alias Maximum [MQTT-3.3.2-9].
-  if (conn.outboundAliases.size >= conn.clientTopicAliasMaximum) {
+  const used = conn.outboundAliases?.size ?? 0;
+  if (used >= conn.clientTopicAliasMaximum) {
     if (Object.keys(packet.properties).length === 0) delete packet.properties;
     return undefined;
   }
-  const alias = conn.outboundAliases.size + 1;
+  const alias = used + 1;
   packet.properties.topicAlias = alias;
   return { topic: packet.topic, alias };
 }
@@ -119,7 +120,7 @@ function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): b
     drop(s, out, item.message, item.qos, 'too-large');
     return false;
   }
-  if (newAlias) s.conn!.outboundAliases.set(newAlias.topic, newAlias.alias);
+  if (newAlias) (s.conn!.outboundAliases ??= new Map()).set(newAlias.topic, newAlias.alias);
   if (packetId !== undefined) {
     const inflight: InflightMessage = { message: item.message, qos: item.qos as 1 | 2, retain: item.retain, subscriptionIds: item.subscriptionIds, phase: 'publish' };
     if (item.shareGroup !== undefined) inflight.shareGroup = item.shareGroup;

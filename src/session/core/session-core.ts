@@ -425,7 +425,7 @@ export class SessionCore implements SessionCoreApi {
     discardAll(s);
     s.pendingSubscribes.clear();
     s.pendingUnsubscribes.clear();
-    s.inboundQoS2.clear();
+    s.inboundQoS2 = undefined;
     s.sessionEndsAt = undefined;
     s.state = transition(s.state, SessionState.Ended);
     out.act({ kind: 'endSession', reason });

@@ -30,16 +30,18 @@ export interface Connection {
   clientMaxPacketSize: number | undefined;
   /** The client's Topic Alias Maximum (v5): aliases we may send. */
   clientTopicAliasMaximum: number;
+  // The aliases and inboundQoS1 are made on first use: most connections never need them, and
+  // an empty Map or Set costs ~150-180 bytes, which idle connections add up to.
   /** Inbound topic aliases set by the client [MQTT-3.3.2-10..12]. */
-  inboundAliases: Map<number, string>;
+  inboundAliases: Map<number, string> | undefined;
   /** Outbound topic aliases we assigned on this connection. */
-  outboundAliases: Map<string, number>;
+  outboundAliases: Map<string, number> | undefined;
   /** The v5 Authentication Method of the CONNECT, if any. */
   authMethod: string | undefined;
   /** The will of this connection (cleared by a normal DISCONNECT). */
   will: Will | undefined;
   /** Inbound QoS 1 PUBLISH ids routed and not yet acknowledged. */
-  inboundQoS1: Set<number>;
+  inboundQoS1: Set<number> | undefined;
   /** A v5 re-authentication (AUTH 0x19) is in progress. */
   reauthenticating: boolean;
 }
@@ -91,34 +93,39 @@ export interface PendingUnsubscribe {
  * may reuse the packet id at once, and a late answer never lands on the new operation.
  */
 export class PendingOperations<T> {
-  private readonly byId = new Map<number, { value: T; orphan: boolean }[]>();
+  /** Made by the first operation: a session that is idle between them holds no Map. */
+  private byId: Map<number, { value: T; orphan: boolean }[]> | undefined;
 
   /** True when the current connection has an operation waiting with this id. */
   inUse(packetId: number): boolean {
-    return this.byId.get(packetId)?.some((p) => !p.orphan) ?? false;
+    return this.byId?.get(packetId)?.some((p) => !p.orphan) ?? false;
   }
 
   add(packetId: number, value: T): void {
-    const list = this.byId.get(packetId);
+    const byId = (this.byId ??= new Map());
+    const list = byId.get(packetId);
     if (list) list.push({ value, orphan: false });
-    else this.byId.set(packetId, [{ value, orphan: false }]);
+    else byId.set(packetId, [{ value, orphan: false }]);
   }
 
   /** The oldest operation with this id, removed; undefined when none or when it was orphaned. */
   take(packetId: number): T | undefined {
-    const list = this.byId.get(packetId);
-    const first = list?.shift();
-    if (list && list.length === 0) this.byId.delete(packetId);
+    const list = this.byId?.get(packetId);
+    if (list === undefined) return undefined;
+    const first = list.shift();
+    if (list.length === 0) this.byId!.delete(packetId);
+    if (this.byId!.size === 0) this.byId = undefined;
     return first && !first.orphan ? first.value : undefined;
   }
 
   /** The connection ended: keep the slots (answers are still due) but never act on them. */
   orphanAll(): void {
+    if (this.byId === undefined) return;
     for (const list of this.byId.values()) for (const p of list) p.orphan = true;
   }
 
   clear(): void {
-    this.byId.clear();
+    this.byId = undefined;
   }
 }
 
@@ -144,8 +151,11 @@ export class SessionData {
   /** Next outbound packet id to try (1..65535) [MQTT-2.3.1-1]. */
   nextPacketId = 1;
 
-  /** Inbound QoS 2 ids: `routing` until completeRoute, then `received` until PUBREL [MQTT-4.3.3-*]. */
-  readonly inboundQoS2 = new Map<number, 'routing' | 'received'>();
+  /**
+   * Inbound QoS 2 ids: `routing` until completeRoute, then `received` until PUBREL [MQTT-4.3.3-*].
+   * Made by the first QoS 2 PUBLISH (most sessions never receive one).
+   */
+  inboundQoS2: Map<number, 'routing' | 'received'> | undefined;
   readonly pendingSubscribes = new PendingOperations<PendingSubscribe>();
   readonly pendingUnsubscribes = new PendingOperations<PendingUnsubscribe>();
 
@@ -165,7 +175,7 @@ export class SessionData {
 
   /** Inbound QoS 1/2 PUBLISH not yet acknowledged (counted against our Receive Maximum). */
   get inboundPending(): number {
-    return (this.conn?.inboundQoS1.size ?? 0) + this.inboundQoS2.size;
+    return (this.conn?.inboundQoS1?.size ?? 0) + (this.inboundQoS2?.size ?? 0);
   }
 
   /** Discards everything a Clean Start / Clean Session drops [MQTT-3.1.2-4 (5.0), MQTT-3.1.2-6 (3.1.1)]. */
@@ -173,7 +183,7 @@ export class SessionData {
     this.inflight.clear();
     this.awaitingResend = 0;
     this.queue.length = 0;
-    this.inboundQoS2.clear();
+    this.inboundQoS2 = undefined;
     this.pendingSubscribes.clear();
     this.pendingUnsubscribes.clear();
     this.nextPacketId = 1;

@@ -52,6 +52,24 @@ export type LinkTransport =
   /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
   | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
 
+// An owned socket's listeners are shared functions that find their link on the socket (Node
+// calls a listener with the socket as `this`), not closures made per connection, which every
+// idle connection would carry.
+const kLink = Symbol('weft.link');
+type LinkedSocket = Socket & { [kLink]: ConnectionLink };
+
+function onSocketData(this: LinkedSocket, chunk: Buffer): void {
+  this[kLink].socketData(chunk);
+}
+
+function onSocketError(): void {
+  // 'close' follows.
+}
+
+function onSocketClose(this: LinkedSocket, hadError: boolean): void {
+  this[kLink].socketClosed(hadError);
+}
+
 export class ConnectionLink implements Flushable {
   state = LinkState.New;
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
@@ -91,24 +109,30 @@ export class ConnectionLink implements Flushable {
       this.send = transport.send;
       return;
     }
-    const events = transport.events;
-    this.events = events;
+    this.events = transport.events;
     this.heldBytesLimit = transport.heldBytesLimit;
-    const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false });
+    const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false }) as LinkedSocket;
     this.socket = socket;
+    socket[kLink] = this;
     // No setNoDelay: main set TCP_NODELAY before the hand-off, and a socket option belongs to
     // the socket, which this duplicate fd shares.
-    socket.on('data', (chunk: Buffer) => events.data(this, chunk));
-    socket.on('error', () => {
-      // 'close' follows.
-    });
-    socket.on('close', (hadError) => {
-      if (this.linger !== undefined) clearTimeout(this.linger);
-      this.linger = undefined;
-      const cause = hadError ? 'socket error' : 'connection closed by peer';
-      this.retire(cause);
-      events.closed(this, cause);
-    });
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** Bytes read from the owned socket. */
+  socketData(chunk: Buffer): void {
+    this.events!.data(this, chunk);
+  }
+
+  /** The owned socket closed. */
+  socketClosed(hadError: boolean): void {
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    this.linger = undefined;
+    const cause = hadError ? 'socket error' : 'connection closed by peer';
+    this.retire(cause);
+    this.events!.closed(this, cause);
   }
 
   /** True when this thread owns the socket (no relay through main). */

@@ -4,7 +4,7 @@
  * No protocol rule lives here: what to send and when is the core's decision.
  */
 import type { IConnectPacket, Packet } from 'mqtt-packet';
-import type { Logger } from 'pino';
+import type { Level } from 'pino';
 import type {
   Action,
   DeliveryInfo,
@@ -47,6 +47,8 @@ function passesPause(packet: Packet): boolean {
   }
 }
 
+type LogLevel = Extract<Level, 'debug' | 'info' | 'warn' | 'error'>;
+
 /** Where the host is in its life. */
 const enum HostState {
   /** Started; waits for main's first attach. */
@@ -59,18 +61,24 @@ const enum HostState {
   Done,
 }
 
-export class SessionHost {
+export class SessionHost implements SocketEvents {
   private state = HostState.Waiting;
   private core: SessionCoreApi | undefined;
   /** The link the core talks to, if any. */
   private current: ConnectionLink | undefined;
-  private readonly links = new Map<number, ConnectionLink>();
+  /**
+   * Its connections' links, oldest first: one but for a takeover's moment, so an array (an empty
+   * Map alone costs ~180 bytes). Replaced, never changed in place, so a loop over it is safe
+   * from links that go meanwhile.
+   */
+  private links: ConnectionLink[] = [];
   private lastAttached = 0;
   /** The client id main assigned for the CONNECT being attached (its client id was empty). */
   private assigned: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
-  private readonly retainedRequests = new Map<number, SendRetainedAction>();
+  /** Retained-message requests to main awaiting their answer; made by the first one. */
+  private retainedRequests: Map<number, SendRetainedAction> | undefined;
   private nextRequest = 1;
   /** QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued). */
   private heldDeliveries: { message: RoutedMessage; info: DeliveryInfo }[] = [];
@@ -90,11 +98,13 @@ export class SessionHost {
   ) {}
 
   /**
-   * The thread's logger: each line names its client itself. A child logger per session would
-   * cost CPU and memory on every connection (made at the "client connected" line) for little.
+   * Logs through the thread's logger with this session's client id, when `level` is enabled. No
+   * child logger per session: one made at the first "client connected" would stay with every
+   * idle session (~200 bytes each); the lines read the same (thread, clientId, then the fields).
    */
-  private get log(): Logger {
-    return this.thread.log;
+  private log(level: LogLevel, fields: object, msg: string): void {
+    const log = this.thread.log;
+    if (log.isLevelEnabled(level)) log[level]({ clientId: this.clientId, ...fields }, msg);
   }
 
   /**
@@ -130,13 +140,13 @@ export class SessionHost {
       case 'lost':
         return this.lost(message.connection, message.cause);
       case 'drained': {
-        const link = this.links.get(message.connection);
+        const link = this.link(message.connection);
         if (link) link.awaitingSocket -= message.bytes;
         return this.releaseHeld();
       }
       case 'retained': {
-        const request = this.retainedRequests.get(message.request);
-        this.retainedRequests.delete(message.request);
+        const request = this.retainedRequests?.get(message.request);
+        this.retainedRequests?.delete(message.request);
         if (request && this.core && this.state === HostState.Live) {
           this.apply(this.core.deliverRetained(message.messages, request, Date.now()));
         }
@@ -166,7 +176,7 @@ export class SessionHost {
     this.lastAttached = message.connection;
     const transport: LinkTransport =
       message.fd !== undefined
-        ? { kind: 'socket', fd: message.fd, events: this.socketEvents, heldBytesLimit: this.thread.relayBufferBytes }
+        ? { kind: 'socket', fd: message.fd, events: this, heldBytesLimit: this.thread.relayBufferBytes }
         : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(
       message.connection,
@@ -176,22 +186,42 @@ export class SessionHost {
       this.thread.maxPacketSize,
       Math.max(1, this.thread.relayBufferBytes >> 2),
     );
-    this.links.set(link.id, link);
+    this.links = this.links.concat([link]);
     if (message.assignedClientId !== undefined) this.assigned = message.assignedClientId;
     this.input(link.id, message.bytes);
   }
 
-  /** What this session's owned sockets report. */
-  private readonly socketEvents: SocketEvents = {
-    data: (link, chunk) => this.input(link.id, [chunk]),
-    drain: () => this.releaseHeld(),
-    closed: (link, cause) => this.lost(link.id, cause),
+  // What this session's owned sockets report (SocketEvents): methods, not an object of closures
+  // per session, which every idle session would carry.
+
+  /** SocketEvents: bytes read. */
+  data(link: ConnectionLink, chunk: Buffer): void {
+    this.input(link.id, [chunk]);
+  }
+
+  /** SocketEvents: a write reached the kernel. */
+  drain(): void {
+    this.releaseHeld();
+  }
+
+  /** SocketEvents: the socket closed. */
+  closed(link: ConnectionLink, cause: string): void {
+    this.lost(link.id, cause);
+  }
+
+  /** SocketEvents: the link reads and writes no more. */
+  retired(link: ConnectionLink, cause: string): void {
     // Straight onto the link (not through send(), which flushes links: this runs inside one).
-    retired: (link, cause) => this.thread.toMain.event({ t: 'closed', session: this.sessionId, connection: link.id, cause }),
-  };
+    this.thread.toMain.event({ t: 'closed', session: this.sessionId, connection: link.id, cause });
+  }
+
+  private link(connection: number): ConnectionLink | undefined {
+    for (const link of this.links) if (link.id === connection) return link;
+    return undefined;
+  }
 
   private input(connection: number, chunks: Uint8Array[]): void {
-    const link = this.links.get(connection);
+    const link = this.link(connection);
     if (link === undefined) return;
     for (const chunk of chunks) {
       link.consume(chunk.byteLength);
@@ -235,7 +265,7 @@ export class SessionHost {
 
   private resume(): void {
     this.pausedBy = undefined;
-    for (const link of this.links.values()) {
+    for (const link of this.links) {
       while (this.pausedBy === undefined && link.held.length > 0) {
         const packet = link.takeHeld()!;
         if (link.state === LinkState.Attached) this.take(link, packet);
@@ -248,7 +278,7 @@ export class SessionHost {
     link.state = LinkState.Attached;
     if (packet.cmd !== 'connect') {
       // [MQTT-3.1.0-1] the first packet must be CONNECT; main forwards only what decoded as one.
-      this.log.warn({ clientId: this.clientId, remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
+      this.log('warn', { remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
       link.close();
       return this.afterRefusal();
     }
@@ -265,11 +295,11 @@ export class SessionHost {
     const takeover = out.actions.some((a) => a.kind === 'closePrevious');
     if (!refused) {
       this.current = link;
-      this.log.info({ clientId: this.clientId, remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
+      this.log('info', { remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
     }
     this.apply(out, link, previous);
     if (refused) {
-      this.log.info({ clientId: this.clientId, remote: link.remote }, 'connection refused');
+      this.log('info', { remote: link.remote }, 'connection refused');
       this.afterRefusal();
     }
   }
@@ -281,7 +311,7 @@ export class SessionHost {
 
   private decodeFailed(link: ConnectionLink, err: unknown): void {
     if (!(err instanceof DecodeError)) throw err;
-    this.log.warn({ clientId: this.clientId, remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
+    this.log('warn', { remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
     this.thread.counters.add(err.kind === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
     if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
       this.apply(this.core.receiveError(err.kind, err.message, Date.now()));
@@ -297,16 +327,16 @@ export class SessionHost {
   }
 
   private lost(connection: number, cause: string): void {
-    const link = this.links.get(connection);
+    const link = this.link(connection);
     if (link === undefined) return;
-    this.links.delete(connection);
+    this.links = this.links.filter((l) => l !== link);
     const wasOpen = link.state !== LinkState.Closed;
     link.state = LinkState.Closed;
     if (link !== this.current) return;
     this.current = undefined;
     this.heldDeliveries = [];
     if (this.core !== undefined && takesPackets(this.core.state)) {
-      if (wasOpen) this.log.info({ clientId: this.clientId, remote: link.remote, cause }, 'client disconnected');
+      if (wasOpen) this.log('info', { remote: link.remote, cause }, 'client disconnected');
       this.apply(this.core.connectionLost(Date.now(), cause));
     }
   }
@@ -390,17 +420,17 @@ export class SessionHost {
           return this.apply(core.deliverRetained([], action, Date.now()), link);
         }
         const request = this.nextRequest++;
-        this.retainedRequests.set(request, action);
+        (this.retainedRequests ??= new Map()).set(request, action);
         return this.post({ t: 'retained?', request, filter: action.filter });
       }
       case 'close': {
-        this.log[action.peerFault ? 'warn' : 'debug']({ clientId: this.clientId, reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');
+        this.log(action.peerFault ? 'warn' : 'debug', { reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');
         if (link === undefined) return;
         link.close();
         if (link === this.current) {
           this.current = undefined;
           this.heldDeliveries = [];
-          this.log.info({ clientId: this.clientId, remote: link.remote, reason: action.reason }, 'client disconnected');
+          this.log('info', { remote: link.remote, reason: action.reason }, 'client disconnected');
           if (takesPackets(core.state)) {
             this.apply(core.connectionLost(Date.now(), action.reason));
           }
@@ -411,7 +441,7 @@ export class SessionHost {
         if (previous !== undefined) {
           previous.write(action.packets);
           previous.close();
-          this.log.info({ clientId: this.clientId, remote: previous.remote, reason: action.reason }, 'client disconnected');
+          this.log('info', { remote: previous.remote, reason: action.reason }, 'client disconnected');
         }
         return;
       case 'resetSession':
@@ -419,7 +449,7 @@ export class SessionHost {
           await this.thread.register.removeSession(this.sessionId);
         });
       case 'endSession':
-        this.log.debug({ clientId: this.clientId, reason: action.reason }, 'session ended');
+        this.log('debug', { reason: action.reason }, 'session ended');
         this.registerWrite(async () => {
           await this.thread.register.removeSession(this.sessionId);
         });
@@ -434,14 +464,14 @@ export class SessionHost {
         });
       case 'dropped':
         this.thread.counters.add(CounterWord.sessionDropped);
-        this.log.debug({ clientId: this.clientId, topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
+        this.log('debug', { topic: action.topic, qos: action.qos, cause: action.cause }, 'message dropped');
         return;
     }
   }
 
   private registerWrite(write: () => Promise<void>): void {
     this.writes = this.writes.then(write).catch((err: unknown) => {
-      this.log.error({ clientId: this.clientId, err }, 'register write failed');
+      this.log('error', { err }, 'register write failed');
     });
   }
 
@@ -493,7 +523,7 @@ export class SessionHost {
     if (this.state === HostState.Done) return;
     this.state = HostState.Done;
     // Any socket still open goes now, before main hears that the session ended.
-    for (const link of this.links.values()) {
+    for (const link of this.links) {
       if (link.ownsSocket && link.state !== LinkState.Closed) {
         link.close();
         link.flush();
@@ -514,7 +544,7 @@ export class SessionHost {
 
   private send(message: FromSession): void {
     // What the session's connections wrote this turn goes to main first, then the event.
-    for (const link of this.links.values()) link.flush();
+    for (const link of this.links) link.flush();
     this.thread.toMain.event(message);
   }
 }

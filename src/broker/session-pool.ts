@@ -48,23 +48,11 @@ export function placementFor(options: ResolvedBrokerOptions): Placement {
   };
 }
 
-/**
- * Flags for the session threads: the process's own, plus one that keeps piscina from loading our
- * ES module worker through `require()`. Node 20.19+ can require an ES module, so piscina's first
- * attempt succeeds, but a thread terminated while that load runs (a broker closed, or a dead
- * thread's replacement cut short) fails a CHECK in Node's require(esm) and aborts the whole
- * process (seen once in the test suite). Refused, the `require()` throws at once and piscina
- * falls back to `import()`, which a termination only rejects.
- */
-function sessionThreadFlags(): string[] {
-  const flag = '--no-experimental-require-module';
-  return process.allowedNodeEnvironmentFlags.has(flag) ? [...process.execArgv, flag] : [...process.execArgv];
-}
-
 /** Creates the pool; `run(task)` starts a thread's session host. */
 export function createSessionPool(placement: Placement, setup: WorkerSetup): Piscina<ThreadTask, void> {
   return new Piscina<ThreadTask, void>({
-    filename: new URL('../session/worker/entry.js', import.meta.url).href,
+    // CommonJS that import()s entry.js: see pool-entry.cts for why piscina must not require() it.
+    filename: new URL('../session/worker/pool-entry.cjs', import.meta.url).href,
     name: 'default',
     minThreads: placement.minThreads,
     maxThreads: placement.maxThreads,
@@ -77,6 +65,5 @@ export function createSessionPool(placement: Placement, setup: WorkerSetup): Pis
     // throughput at 8 MiB (docs/performance.md).
     ...(placement.youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: placement.youngGenerationMb } }),
     workerData: setup,
-    execArgv: sessionThreadFlags(),
   });
 }

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import mqtt from 'mqtt';
-import type { IConnackPacket, IPublishPacket } from 'mqtt-packet';
+import type { IConnackPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import type { Broker } from '../../src/broker/index.js';
 import { sessionThreadOf } from '../../src/broker/test-hooks.js';
 import { client, forceClose, nextMessages, PLACEMENTS, RawClient, testBroker, until } from './helpers.js';
@@ -139,6 +139,25 @@ for (const placement of PLACEMENTS) {
         const since = Date.now();
         await raw.waitClosed();
         expect(Date.now() - since).to.be.at.least(1000);
+      } finally {
+        raw.destroy();
+      }
+    });
+
+    it('keeps a client that keeps talking past 1.5 × its keep alive, then closes it once silent [MQTT-3.1.2-24]', async () => {
+      // The session's timer is not re-armed per packet: it fires at the first deadline, finds it
+      // moved on, and waits for the new one.
+      const raw = await RawClient.open(broker);
+      try {
+        await raw.connect('chatty', { keepalive: 1 });
+        for (let i = 0; i < 5; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          raw.send({ cmd: 'pingreq' } as Packet);
+          expect((await raw.next()).cmd).to.equal('pingresp');
+        }
+        const since = Date.now();
+        await raw.waitClosed();
+        expect(Date.now() - since).to.be.within(1000, 2500);
       } finally {
         raw.destroy();
       }

@@ -205,11 +205,13 @@ export class SessionCore implements SessionCoreApi {
 
   nextDeadline(): number | undefined {
     const s = this.s;
-    const candidates: (number | undefined)[] = [];
-    if (s.conn) candidates.push(keepAliveDeadline(s.conn));
-    if (s.state === SessionState.Offline) candidates.push(s.pendingWill?.at, s.sessionEndsAt, earliestQueuedExpiry(s));
-    let min: number | undefined;
-    for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
+    // Asked after every output (the host's timer), so no array of candidates is built for it.
+    let min = s.conn ? keepAliveDeadline(s.conn) : undefined;
+    if (s.state === SessionState.Offline) {
+      min = earlier(min, s.pendingWill?.at);
+      min = earlier(min, s.sessionEndsAt);
+      min = earlier(min, earliestQueuedExpiry(s));
+    }
     return min;
   }
 
@@ -433,4 +435,9 @@ export class SessionCore implements SessionCoreApi {
     // member of the group is chosen.
     for (const { message, shareGroup } of shared) out.act({ kind: 'reshare', message, shareGroup });
   }
+}
+
+/** The earlier of two optional times. */
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  return b === undefined || (a !== undefined && a <= b) ? a : b;
 }

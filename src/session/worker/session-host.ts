@@ -497,14 +497,25 @@ export class SessionHost implements SocketEvents {
       this.timer = undefined;
       return;
     }
-    if (this.timer !== undefined && this.timerAt === deadline) return;
+    // A timer due at or before the deadline is kept: when it fires it re-reads the deadline and
+    // re-arms for a later one. The keep-alive deadline moves later with every packet the client
+    // sends, and re-arming for each one cost a clearTimeout and a setTimeout per message.
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const core = this.core;
-      if (core !== undefined && core.state !== SessionState.Ended) this.apply(core.tick(Date.now()));
-    }, Math.max(0, deadline - Date.now()));
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now()));
+  }
+
+  /** A method, not a bound field: arming is rare now, and an idle session carries no closure. */
+  private onTimer(): void {
+    this.timer = undefined;
+    const core = this.core;
+    if (core === undefined || core.state === SessionState.Ended) return;
+    const now = Date.now();
+    const deadline = core.nextDeadline();
+    // Fired for a deadline that has since moved on (see schedule): wait for the new one.
+    if (deadline !== undefined && deadline > now) return this.schedule();
+    this.apply(core.tick(now));
   }
 
   /** The core is over; ask main whether a new connection is on its way before finishing. */

@@ -28,8 +28,9 @@ export function formatFigure(value: number, format: FigureDef['format']): string
   }
 }
 
-function ratio(weft: number, other: number): string {
-  if (!Number.isFinite(weft) || !Number.isFinite(other) || other === 0) return '–';
+/** Weft's figure over another's; none when the other's shows as zero (a quotient of noise). */
+export function formatRatio(weft: number, other: number, format: FigureDef['format']): string {
+  if (!Number.isFinite(weft) || !Number.isFinite(other) || Number.parseFloat(formatFigure(other, format).replace(/,/g, '')) === 0) return '–';
   return `${(weft / other).toFixed(2)}×`;
 }
 
@@ -60,7 +61,7 @@ export function renderTable(scenarios: readonly Scenario[], settings: Settings, 
           values.push(formatFigure(value, figure.format) + bound);
         }
       }
-      const ratios = withRatios.map((b) => (figure.better === 'n/a' ? '–' : ratio(numbers.get('weft') ?? NaN, numbers.get(b) ?? NaN)));
+      const ratios = withRatios.map((b) => (figure.better === 'n/a' ? '–' : formatRatio(numbers.get('weft') ?? NaN, numbers.get(b) ?? NaN, figure.format)));
       lines.push(`| ${row === 0 ? scenario.title(settings) : ''} | ${figure.label} | ${figure.better === 'n/a' ? '–' : figure.better} | ${[...values, ...ratios].join(' | ')} |`);
     });
   }

@@ -2,7 +2,8 @@
  * Connections: open N connections (2,000; 200 with --quick), each CONNECT + SUBSCRIBE to its own
  * topic, at most 50 being set up at once. Figures: the time to set them all up, and the broker's
  * memory and CPU per connection (RSS after the last SUBACK and a short settle, minus RSS before
- * the first connection). The broker's CPU while idle, with no client and then with every
+ * the first connection); then the same again after closing them all, for a broker past its
+ * warm-up (the other scenarios have a warm-up second before they measure). The broker's CPU while idle, with no client and then with every
  * connection open and silent, shows work a broker does when nothing happens (polling, timers).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,40 +29,66 @@ export function connectionCount(quick: boolean): number {
   return quick ? 200 : 2_000;
 }
 
+/** Opens `n` clients (each CONNECT + SUBSCRIBE to its own topic), 50 at a time; returns the seconds it took. */
+async function openAll(ctx: ScenarioContext, n: number, name: string, clients: GenClient[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await eachLimited(
+    Array.from({ length: n }, (_, i) => i),
+    CONCURRENT_SETUPS,
+    async (i) => {
+      const client = await connect(ctx, `${name}-${i}`);
+      clients.push(client);
+      await client.subscribe([`bench/${name}/${i}`], 0);
+    },
+  );
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Opens `n` clients inside a measuring window (closed after a settle): set-up time, CPU and RSS per connection. */
+async function measuredRound(ctx: ScenarioContext, n: number, name: string, clients: GenClient[]) {
+  const meter = new Meter(ctx.broker.pid);
+  meter.start();
+  const setupSeconds = await openAll(ctx, n, name, clients);
+  await sleep(SETTLE_MS);
+  const window = meter.stop();
+  assertHealthy(clients);
+  return {
+    setupSeconds,
+    window,
+    rssKiBPerConn: (window.rssEndKiB - window.rssStartKiB) / n,
+    cpuUsPerConn: cpuMicrosPer(window.brokerCpuSeconds, n),
+  };
+}
+
 async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const n = connectionCount(ctx.settings.quick);
   const tag = runTag();
-  const clients: GenClient[] = [];
+  let clients: GenClient[] = [];
   try {
     await sleep(SETTLE_MS);
     const idleEmpty = await idleShare(ctx.broker.pid, IDLE_MS);
-    const meter = new Meter(ctx.broker.pid);
-    meter.start();
-    const t0 = process.hrtime.bigint();
-    await eachLimited(
-      Array.from({ length: n }, (_, i) => i),
-      CONCURRENT_SETUPS,
-      async (i) => {
-        const client = await connect(ctx, `conn-${i}-${tag}`);
-        clients.push(client);
-        await client.subscribe([`bench/${tag}/conn/${i}`], 0);
-      },
-    );
-    const setupSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    await sleep(SETTLE_MS);
-    const window = meter.stop();
+    // First round: a fresh broker process, so a JIT-compiled broker also pays its warm-up here.
+    const fresh = await measuredRound(ctx, n, `conn-${tag}`, clients);
     const idleConnected = await idleShare(ctx.broker.pid, IDLE_MS);
-    assertHealthy(clients);
+    // Second round, after the first is closed: what the same connections cost a broker that has
+    // run for a while (code compiled, heap grown): the steady state of a long-lived broker.
+    await closeAll(clients);
+    clients = [];
+    await sleep(SETTLE_MS);
+    const again = await measuredRound(ctx, n, `again-${tag}`, clients);
     return {
       figures: {
-        setupSeconds,
-        rate: n / setupSeconds,
-        rssKiBPerConn: (window.rssEndKiB - window.rssStartKiB) / n,
-        cpuUsPerConn: cpuMicrosPer(window.brokerCpuSeconds, n),
+        setupSeconds: fresh.setupSeconds,
+        rate: n / fresh.setupSeconds,
+        rssKiBPerConn: fresh.rssKiBPerConn,
+        cpuUsPerConn: fresh.cpuUsPerConn,
         idleEmpty,
         idleConnected,
+        setupSecondsAgain: again.setupSeconds,
+        rssKiBPerConnAgain: again.rssKiBPerConn,
+        cpuUsPerConnAgain: again.cpuUsPerConn,
       },
-      details: { window, connections: n, concurrentSetups: CONCURRENT_SETUPS },
+      details: { window: fresh.window, windowAgain: again.window, connections: n, concurrentSetups: CONCURRENT_SETUPS },
     };
   } finally {
     await closeAll(clients);
@@ -78,6 +105,9 @@ export const connections: Scenario = {
     { key: 'cpuUsPerConn', label: 'broker CPU µs/connection', better: 'lower', format: 'us' },
     { key: 'idleEmpty', label: 'broker idle CPU, no clients', better: 'lower', format: 'percent' },
     { key: 'idleConnected', label: 'broker idle CPU, all connected', better: 'lower', format: 'percent' },
+    { key: 'setupSecondsAgain', label: 'again, after closing them: set-up time s', better: 'lower', format: 'seconds' },
+    { key: 'rssKiBPerConnAgain', label: 'again: broker RSS KiB/connection', better: 'lower', format: 'kib' },
+    { key: 'cpuUsPerConnAgain', label: 'again: broker CPU µs/connection', better: 'lower', format: 'us' },
   ],
   run: runConnections,
 };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { GenClient } from '../../bench/lib/gen-client.js';
 import { assertLoopback } from '../../bench/lib/loopback.js';
-import { formatFigure } from '../../bench/lib/report.js';
+import { formatFigure, formatRatio } from '../../bench/lib/report.js';
 import { median, percentile } from '../../bench/lib/stats.js';
 import { SeqTracker } from '../../bench/lib/tracker.js';
 
@@ -73,6 +73,13 @@ describe('bench: harness pieces', () => {
       expect(formatFigure(0, 'percent')).to.equal('0%');
       expect(formatFigure(2.345, 'us')).to.equal('2.35');
       expect(formatFigure(NaN, 'us')).to.equal('–');
+    });
+
+    it('gives no ratio against a figure that prints as zero', () => {
+      expect(formatRatio(8.1, 2, 'kib')).to.equal('4.05×');
+      expect(formatRatio(8.1, 0.002, 'kib')).to.equal('–');
+      expect(formatRatio(0, 0.0008, 'percent')).to.equal('0.00×');
+      expect(formatRatio(1, NaN, 'us')).to.equal('–');
     });
   });
 });

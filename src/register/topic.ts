@@ -55,7 +55,9 @@ export function utf8Length(s: string): number {
 function checkCommon(s: string, what: string): void {
   if (typeof s !== 'string' || s.length === 0) throw new TopicError(`${what} must be at least one character long`, 'MQTT-4.7.3-1');
   if (s.includes('\u0000')) throw new TopicError(`${what} must not contain U+0000`, 'MQTT-4.7.3-2');
-  if (s.length > MAX_TOPIC_BYTES || utf8Length(s) > MAX_TOPIC_BYTES) {
+  // A UTF-16 code unit encodes to at most 3 UTF-8 bytes (a surrogate pair, 2 units, to 4), so a
+  // string of up to a third of the limit in units cannot exceed it: most never need counting.
+  if (s.length > MAX_TOPIC_BYTES || (s.length > MAX_TOPIC_BYTES / 3 && utf8Length(s) > MAX_TOPIC_BYTES)) {
     throw new TopicError(`${what} must not encode to more than ${MAX_TOPIC_BYTES} bytes`, 'MQTT-4.7.3-3');
   }
   if (!s.isWellFormed()) throw new TopicError(`${what} must be well-formed UTF-16 (no lone surrogates)`, 'MQTT-1.5.3-1');
@@ -72,16 +74,26 @@ export function validateTopicName(topic: string): void {
 /** Throws a {@link TopicError} unless `filter` is a valid (non-shared) topic filter. */
 export function validateTopicFilter(filter: string): void {
   checkCommon(filter, 'a topic filter');
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+  // Level by level, between slashes, without splitting (this runs for every filter subscribed).
+  for (let start = 0; ; ) {
+    const slash = filter.indexOf('/', start);
+    const end = slash < 0 ? filter.length : slash;
+    const whole = end - start === 1;
+    if (has(filter, '#', start, end) && !(whole && slash < 0)) {
       throw new TopicError("'#' must be a whole level and the last one", 'MQTT-4.7.1-2', 'MQTT-4.7.1-1');
     }
-    if (level.includes('+') && level !== '+') {
+    if (has(filter, '+', start, end) && !whole) {
       throw new TopicError("'+' must occupy a whole level", 'MQTT-4.7.1-3', 'MQTT-4.7.1-2');
     }
+    if (slash < 0) return;
+    start = slash + 1;
   }
+}
+
+/** Whether `s` has `char` at an index in `start ..< end`. */
+function has(s: string, char: string, start: number, end: number): boolean {
+  const at = s.indexOf(char, start);
+  return at >= 0 && at < end;
 }
 
 /** A subscription's filter with its MQTT 5 shared-subscription group, if it has one. */

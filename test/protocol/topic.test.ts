@@ -27,6 +27,31 @@ describe('topic names and filters', () => {
     expect(ruleOf(() => validateTopicName('é'.repeat(32768)))).to.equal('MQTT-4.7.3-3');
     expect(ruleOf(() => validateTopicName('é'.repeat(32767)))).to.equal(undefined);
     expect(utf8Length('a€😀')).to.equal(1 + 3 + 4);
+    // Three bytes a character: the shortest strings (in UTF-16 units) that can pass the limit.
+    expect(ruleOf(() => validateTopicName('€'.repeat(21846)))).to.equal('MQTT-4.7.3-3');
+    expect(ruleOf(() => validateTopicName('€'.repeat(21845)))).to.equal(undefined);
+  });
+
+  it('checks every filter of up to 5 characters over a, /, + and # as a level-by-level split does [MQTT-4.7.1-2, MQTT-4.7.1-3]', () => {
+    const bySplit = (filter: string): string | undefined => {
+      const levels = filter.split('/');
+      for (let i = 0; i < levels.length; i++) {
+        const level = levels[i]!;
+        if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return 'MQTT-4.7.1-2';
+        if (level.includes('+') && level !== '+') return 'MQTT-4.7.1-3';
+      }
+      return undefined;
+    };
+    let filters = [''];
+    let checked = 0;
+    for (let length = 1; length <= 5; length++) {
+      filters = filters.flatMap((f) => ['a', '/', '+', '#'].map((c) => f + c));
+      for (const filter of filters) {
+        expect(ruleOf(() => validateTopicFilter(filter)), filter).to.equal(bySplit(filter));
+        checked++;
+      }
+    }
+    expect(checked).to.equal(4 + 16 + 64 + 256 + 1024);
   });
 
   it('refuses wildcards in a topic name [MQTT-4.7.1-1 in 3.1.1, MQTT-4.7.0-1 in 5.0]', () => {

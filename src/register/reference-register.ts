@@ -6,12 +6,15 @@
 import { checkIntOption, checkPublisher, checkSession, checkSubscribe, DEFAULT_MAX_FILTER_LEVELS } from './checks.js';
 import { topicMatches, validateTopicName } from './topic.js';
 import {
+  isSubscribeRefusal,
   RegisterFullError,
   type Delivery,
   type QoS,
   type SessionId,
   type StoredSubscription,
+  type SubscribeEntry,
   type SubscribeOutcome,
+  type SubscribeRefusal,
   type SubscriptionOptions,
   type SubscriptionRegister,
 } from './types.js';
@@ -84,6 +87,17 @@ export class ReferenceRegister implements SubscriptionRegister {
 
   async subscribe(session: SessionId, raw: string, options: SubscriptionOptions): Promise<SubscribeOutcome> {
     return this.subscribeNow(session, raw, options);
+  }
+
+  async subscribeAll(session: SessionId, entries: readonly SubscribeEntry[]): Promise<(SubscribeOutcome | SubscribeRefusal)[]> {
+    return entries.map(({ filter, options }) => {
+      try {
+        return this.subscribeNow(session, filter, options);
+      } catch (err) {
+        if (isSubscribeRefusal(err)) return err;
+        throw err;
+      }
+    });
   }
 
   /** {@link subscribe} without the promise. */

@@ -50,14 +50,18 @@ import { checkIntegrity } from './shared-integrity.js';
 import { Matcher } from './shared-matcher.js';
 import { TrieWriter } from './shared-writer.js';
 import { parseSubscriptionFilter } from './topic.js';
-import type {
-  Delivery,
-  QoS,
-  SessionId,
-  StoredSubscription,
-  SubscribeOutcome,
-  SubscriptionOptions,
-  SubscriptionRegister,
+import {
+  isSubscribeRefusal,
+  RegisterFullError,
+  type Delivery,
+  type QoS,
+  type SessionId,
+  type StoredSubscription,
+  type SubscribeEntry,
+  type SubscribeOutcome,
+  type SubscribeRefusal,
+  type SubscriptionOptions,
+  type SubscriptionRegister,
 } from './types.js';
 
 /** Options fixed when the register is created. */
@@ -266,14 +270,52 @@ export class SharedRegister implements SubscriptionRegister {
   }
 
   async subscribe(session: SessionId, raw: string, options: SubscriptionOptions): Promise<SubscribeOutcome> {
+    const s = this.#prepare(session, raw, options);
+    const isNew = await this.#write((w) => w.subscribe(session, s.filter, s.group, s.flags, s.id));
+    return { isNew };
+  }
+
+  /**
+   * One lock hold for all the filters, each its own committed step (as {@link removeSession}
+   * does): a filter that does not fit is rolled back alone and the next ones still go in.
+   */
+  async subscribeAll(session: SessionId, entries: readonly SubscribeEntry[]): Promise<(SubscribeOutcome | SubscribeRefusal)[]> {
+    const results: (SubscribeOutcome | SubscribeRefusal)[] = [];
+    const prepared = entries.map(({ filter, options }, i) => {
+      try {
+        return this.#prepare(session, filter, options);
+      } catch (err) {
+        if (!isSubscribeRefusal(err)) throw err;
+        results[i] = err;
+        return undefined;
+      }
+    });
+    if (prepared.every((s) => s === undefined)) return results;
+    await this.#write((w) => {
+      prepared.forEach((s, i) => {
+        if (s === undefined) return;
+        try {
+          results[i] = { isNew: w.subscribe(session, s.filter, s.group, s.flags, s.id) };
+          this.#arena.commit();
+        } catch (err) {
+          if (!(err instanceof RegisterFullError)) throw err;
+          this.#arena.rollback();
+          results[i] = err;
+        }
+      });
+    });
+    return results;
+  }
+
+  /** Checks a subscription (throws what `subscribe` throws for it) and packs its options. */
+  #prepare(session: SessionId, raw: string, options: SubscriptionOptions): { filter: string; group: string | undefined; flags: number; id: number } {
     const { filter, group } = checkSubscribe(session, raw, options, this.#maxLevels);
     let flags = options.qos | ((options.retainHandling ?? 0) << 4);
     if (options.noLocal === true) flags |= FLAG_NO_LOCAL;
     if (options.retainAsPublished === true) flags |= FLAG_RAP;
     const id = options.subscriptionId ?? 0;
     if (options.subscriptionId !== undefined) flags |= FLAG_HAS_ID;
-    const isNew = await this.#write((w) => w.subscribe(session, filter, group, flags, id));
-    return { isNew };
+    return { filter, group, flags, id };
   }
 
   async unsubscribe(session: SessionId, raw: string): Promise<boolean> {

@@ -4,6 +4,7 @@
  *
  * The contract suite in `test/register/` runs the same operations on every implementation.
  */
+import { TopicError } from './topic.js';
 
 /**
  * Quality of service levels.
@@ -47,6 +48,21 @@ export interface SubscriptionOptions {
   retainHandling?: 0 | 1 | 2;
   /** MQTT 5 Subscription Identifier, 1 ..= 268,435,455; absent when the SUBSCRIBE had none. */
   subscriptionId?: number;
+}
+
+/** One filter of {@link SubscriptionRegister.subscribeAll}. */
+export interface SubscribeEntry {
+  /** The filter as the client sent it, `$share/{group}/` included. */
+  readonly filter: string;
+  readonly options: SubscriptionOptions;
+}
+
+/** Why {@link SubscriptionRegister.subscribeAll} stored no subscription for a filter. */
+export type SubscribeRefusal = TopicError | FilterTooDeepError | RegisterFullError;
+
+/** True when `err` is one of the errors `subscribe` throws for one filter (see {@link SubscribeRefusal}). */
+export function isSubscribeRefusal(err: unknown): err is SubscribeRefusal {
+  return err instanceof TopicError || err instanceof FilterTooDeepError || err instanceof RegisterFullError;
 }
 
 /**
@@ -126,6 +142,14 @@ export interface SubscriptionRegister {
    * register is at its configured capacity; in both cases nothing changes.
    */
   subscribe(session: SessionId, filter: string, options: SubscriptionOptions): Promise<SubscribeOutcome>;
+  /**
+   * The filters of one SUBSCRIBE: each is subscribed in order as {@link subscribe} would, and
+   * answered with its outcome or with the {@link TopicError}, {@link FilterTooDeepError} or
+   * {@link RegisterFullError} that `subscribe` would have thrown for it (that filter then
+   * changed nothing; the others are stored). Other errors (a bad session id or options) reject.
+   * A register may write them all under one lock hold.
+   */
+  subscribeAll(session: SessionId, entries: readonly SubscribeEntry[]): Promise<(SubscribeOutcome | SubscribeRefusal)[]>;
   /** Removes the subscription; resolves false when there was none. */
   unsubscribe(session: SessionId, filter: string): Promise<boolean>;
   /** Removes every subscription of `session`; resolves how many there were. */

@@ -295,6 +295,29 @@ export function registerContract(name: string, factory: RegisterFactory): void {
       expect(m('c/d/e')).to.deep.equal([plain(4, 1)]);
     });
 
+    it('subscribeAll answers each filter in order as subscribe would, storing the ones that fit', async () => {
+      make({ maxSubscriptions: 3 });
+      await r.subscribe(1, 'x', { qos: 0 });
+      const results = await r.subscribeAll(2, [
+        { filter: 'a/+', options: { qos: 1 } },
+        { filter: 'a/#/b', options: { qos: 0 } },
+        { filter: 'x', options: { qos: 2 } },
+        { filter: 'c', options: { qos: 0 } },
+        { filter: 'a/+', options: { qos: 2 } },
+      ]);
+      expect(results[0]).to.deep.equal({ isNew: true });
+      expect(results[1]).to.be.instanceOf(TopicError); // '#' not last [MQTT-4.7.1-2]
+      expect(results[2]).to.deep.equal({ isNew: true });
+      expect(results[3]).to.be.instanceOf(RegisterFullError); // a fourth subscription
+      expect(results[4]).to.deep.equal({ isNew: false }); // replacing needs no room
+      expect(r.size).to.equal(3);
+      expect(r.subscriptionsOf(2).map((s) => s.filter).sort()).to.deep.equal(['a/+', 'x']);
+      expect(m('a/b')).to.deep.equal([plain(2, 2)]);
+      expect(m('c')).to.deep.equal([]);
+      expect(await r.subscribeAll(3, [{ filter: '', options: { qos: 0 } }])).to.have.length(1);
+      expect(await r.subscribeAll(0, [{ filter: 'a', options: { qos: 0 } }]).catch((e: unknown) => e)).to.be.instanceOf(RangeError);
+    });
+
     it('refuses bad session ids and options with errors naming them', async () => {
       for (const s of [0, -1, 1.5, 2 ** 31]) {
         expect(await r.subscribe(s, 'a', { qos: 0 }).catch((e: unknown) => e)).to.be.instanceOf(RangeError);

@@ -35,6 +35,21 @@ describe('SharedRegister: memory and options', () => {
     expect(r.checkIntegrityForTest()).to.deep.equal([]);
   });
 
+  it('subscribeAll past maxBytes stores the filters that fit, refuses the rest one by one, and stays whole', async () => {
+    const r = SharedRegister.create({ initialBytes: 256 * 1024, maxBytes: 320 * 1024 });
+    const long = (n: number): string => `t/${n}/${'z'.repeat(200)}`;
+    const entries = Array.from({ length: 3_000 }, (_, n) => ({ filter: long(n), options: { qos: 1 as const } }));
+    const results = await r.subscribeAll(1, entries);
+    const stored = results.findIndex((x) => x instanceof RegisterFullError);
+    expect(stored).to.be.greaterThan(0);
+    expect(results.slice(0, stored).every((x) => !(x instanceof Error) && x.isNew)).to.equal(true);
+    expect(results.slice(stored).every((x) => x instanceof RegisterFullError)).to.equal(true);
+    expect(r.size).to.equal(stored);
+    expect(r.checkIntegrityForTest()).to.deep.equal([]);
+    expect(r.tryMatch(long(stored - 1), 0)).to.have.length(1);
+    expect(r.tryMatch(long(stored), 0)).to.deep.equal([]);
+  });
+
   it('refuses a write past maxBytes with RegisterFullError, changes nothing, and frees memory on unsubscribe', async () => {
     const r = SharedRegister.create({ initialBytes: 256 * 1024, maxBytes: 320 * 1024 });
     let refused: unknown;

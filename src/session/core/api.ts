@@ -11,10 +11,10 @@
  * Only additive changes are made to this file once published.
  */
 import type { IConnectPacket, Packet, UserProperties } from 'mqtt-packet';
-import type { QoS, SubscriptionOptions } from '../../register/types.js';
+import type { QoS, SubscribeEntry, SubscriptionOptions } from '../../register/types.js';
 
 export type { Packet, IConnectPacket, UserProperties } from 'mqtt-packet';
-export type { QoS, SubscriptionOptions } from '../../register/types.js';
+export type { QoS, SubscribeEntry, SubscriptionOptions } from '../../register/types.js';
 
 /** Protocol levels the core speaks: 4 = MQTT 3.1.1, 5 = MQTT 5.0. */
 export type ProtocolVersion = 4 | 5;
@@ -109,12 +109,6 @@ export interface RetainAction {
   message?: RoutedMessage;
 }
 
-/** One subscription the register must add or replace. */
-export interface SubscribeEntry {
-  /** The filter as the client sent it, `$share/{group}/` included. */
-  filter: string;
-  options: SubscriptionOptions;
-}
 
 /**
  * Apply the entries to the register (for this session), then call

@@ -395,17 +395,14 @@ export class SessionHost implements SocketEvents {
         return this.post(action.message ? { t: 'retain', topic: action.topic, message: action.message } : { t: 'retain', topic: action.topic });
       case 'subscribe':
         return this.registerWrite(async () => {
-          const results: SubscribeResult[] = [];
-          for (const entry of action.entries) {
-            try {
-              const outcome = await this.thread.register.subscribe(this.sessionId, entry.filter, entry.options);
-              results.push({ ok: true, isNew: outcome.isNew });
-            } catch (err) {
-              if (err instanceof RegisterFullError) results.push({ ok: false, reasonCode: ReasonCode.QuotaExceeded });
-              else if (err instanceof TopicError) results.push({ ok: false, reasonCode: ReasonCode.TopicFilterInvalid });
-              else throw err;
-            }
-          }
+          // All of one SUBSCRIBE's filters in one register write (one lock hold).
+          const outcomes = await this.thread.register.subscribeAll(this.sessionId, action.entries);
+          const results = outcomes.map((outcome): SubscribeResult => {
+            if (outcome instanceof RegisterFullError) return { ok: false, reasonCode: ReasonCode.QuotaExceeded };
+            if (outcome instanceof TopicError) return { ok: false, reasonCode: ReasonCode.TopicFilterInvalid };
+            if (outcome instanceof Error) throw outcome;
+            return { ok: true, isNew: outcome.isNew };
+          });
           if (this.core === core) this.apply(core.completeSubscribe(action.packetId, results, Date.now()));
         });
       case 'unsubscribe':

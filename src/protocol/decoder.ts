@@ -1,10 +1,12 @@
 /**
  * Bytes in, decoded packets out: {@link PacketFramer} bounds memory, then each whole packet is
- * decoded by `plain-control.ts` when it is a plain CONNECT or SUBSCRIBE, else by mqtt-packet. Errors are typed so a session can answer with the right reason code.
+ * decoded by hand when it is plain (`plain-publish.ts`: PUBLISH and its acknowledgements;
+ * `plain-control.ts`: CONNECT, SUBSCRIBE, PINGREQ, DISCONNECT), else by mqtt-packet. Errors are typed so a session can answer with the right reason code.
  */
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
 import { decodePlainControl } from './plain-control.js';
+import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
 export class DecodeError extends Error {
@@ -64,6 +66,14 @@ class ThreadParser {
 
 let threadParser: ThreadParser | undefined;
 
+/** A plain packet decoded by hand (PUBLISH first: the hot path), or undefined for mqtt-packet. */
+function decodePlain(frame: Buffer, version: number): Packet | undefined {
+  const type = frame[0]! >> 4;
+  if (type === 3) return decodePlainPublish(frame, version);
+  if (type >= 4 && type <= 7) return decodePlainAck(frame, version);
+  return decodePlainControl(frame, version);
+}
+
 /** Parser settings per protocol version, shared and never changed. */
 const SETTINGS: Record<number, { readonly protocolVersion: number }> = {
   3: Object.freeze({ protocolVersion: 3 }),
@@ -118,8 +128,8 @@ export class PacketDecoder {
   }
 
   /** Decodes one whole frame into `out`, its size into {@link sizes}. Throws {@link DecodeError}. */
-  protected decodeFrame(frame: Buffer, out: Packet[]): void {
-    const plain = decodePlainControl(frame, this.version);
+  private decodeFrame(frame: Buffer, out: Packet[]): void {
+    const plain = decodePlain(frame, this.version);
     if (plain !== undefined) {
       if (plain.cmd === 'connect') this.version = plain.protocolVersion!;
       out.push(plain);

@@ -9,7 +9,8 @@
  */
 import { Socket } from 'node:net';
 import type { Packet } from 'mqtt-packet';
-import { FastDecoder, encodeOutgoing } from './publish-codec.js';
+import { PacketDecoder } from '../../protocol/decoder.js';
+import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
@@ -74,7 +75,7 @@ export class ConnectionLink implements Flushable {
   state = LinkState.New;
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
   protocolVersion = 4;
-  readonly decoder: FastDecoder;
+  readonly decoder: PacketDecoder;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
   /** Consumed bytes not yet acknowledged to main; negative while held packets owe it (relay). */
@@ -104,7 +105,7 @@ export class ConnectionLink implements Flushable {
     /** Relay: consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
     private readonly ackEvery: number,
   ) {
-    this.decoder = new FastDecoder(maxPacketSize);
+    this.decoder = new PacketDecoder(maxPacketSize);
     if (transport.kind === 'relay') {
       this.send = transport.send;
       return;

@@ -1,113 +1,17 @@
 /**
- * The hot path of a session worker, PUBLISH and its acknowledgements (PUBACK, PUBREC, PUBREL,
- * PUBCOMP) in and out, without mqtt-packet's general
- * machinery (its parser copies through a BufferList and calls `debug` at every step; its
- * generator goes through a stream shim): a profile of the fan-in benchmark put half of the
- * worker's time there. Only the plain cases are handled here, byte for byte as mqtt-packet
- * does them; everything else (every other packet type, any PUBLISH with properties, anything
- * malformed) goes to mqtt-packet, so its checks and error messages stay the only ones.
+ * The hot path of a session worker going out: PUBLISH and its acknowledgements (PUBACK, PUBREC,
+ * PUBREL, PUBCOMP) encoded without mqtt-packet's generator (a stream shim and `Buffer.concat`):
+ * a profile of the fan-in benchmark put half of the worker's time in mqtt-packet, coming in
+ * and going out (decoding is `protocol/plain-publish.ts`). Only the plain cases are encoded
+ * here, byte for byte as mqtt-packet does them; everything else (any PUBLISH with properties,
+ * other packets but the plain control ones) goes to mqtt-packet.
  */
-import type { IPublishPacket, Packet } from 'mqtt-packet';
-import { PacketDecoder } from '../../protocol/decoder.js';
+import type { Packet } from 'mqtt-packet';
 import { encodePacket } from '../../protocol/encoder.js';
-import { bodyStart, encodePlainControl, remainingLengthBytes, writeRemainingLength } from '../../protocol/plain-control.js';
+import { encodePlainControl, remainingLengthBytes, writeRemainingLength } from '../../protocol/plain-control.js';
 
-const PUBLISH = 3;
-/** Packet types 4..7, index = type - 4. */
-const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
-type AckCmd = (typeof ACKS)[number];
+type AckCmd = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
 const ACK_TYPES: Record<string, number> = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 };
-
-/**
- * A {@link PacketDecoder} that decodes a plain PUBLISH or acknowledgement itself and hands every
- * other frame to mqtt-packet.
- */
-export class FastDecoder extends PacketDecoder {
-  constructor(maxPacketSize: number) {
-    super(maxPacketSize);
-  }
-
-  protected override decodeFrame(frame: Buffer, out: Packet[]): void {
-    const type = frame[0]! >> 4;
-    if (type === PUBLISH || (type >= 4 && type <= 7 && frame.length === 4)) {
-      const packet = type === PUBLISH ? decodePlainPublish(frame, this.protocolVersion) : decodePlainAck(frame, this.protocolVersion);
-      if (packet !== undefined) {
-        out.push(packet);
-        this.sizes.push(frame.length);
-        return;
-      }
-    }
-    super.decodeFrame(frame, out);
-  }
-}
-
-/**
- * A whole PUBLISH frame decoded the way mqtt-packet decodes it (same fields; the payload a
- * view of the frame), or undefined when it is anything but plain: QoS 3, a topic or packet id
- * running past the packet, v5 properties, a protocol other than 3.1.1 and 5.
- */
-export function decodePlainPublish(frame: Buffer, version: number): IPublishPacket | undefined {
-  if (version !== 4 && version !== 5) return undefined;
-  const flags = frame[0]! & 0x0f;
-  const qos = (flags >> 1) & 3;
-  if (qos === 3) return undefined;
-  let pos = bodyStart(frame);
-  const end = frame.length;
-  const length = end - pos;
-  if (pos + 2 > end) return undefined;
-  const topicLength = (frame[pos]! << 8) | frame[pos + 1]!;
-  pos += 2;
-  if (pos + topicLength > end) return undefined;
-  const topic = frame.toString('utf8', pos, pos + topicLength);
-  pos += topicLength;
-  let messageId: number | undefined;
-  if (qos > 0) {
-    if (pos + 2 > end) return undefined;
-    messageId = (frame[pos]! << 8) | frame[pos + 1]!;
-    pos += 2;
-  }
-  if (version === 5) {
-    // Only an empty property list is plain (one zero byte); the rest is mqtt-packet's.
-    if (pos >= end || frame[pos] !== 0) return undefined;
-    pos += 1;
-  }
-  const packet: IPublishPacket = {
-    cmd: 'publish',
-    retain: (flags & 1) !== 0,
-    qos: qos as 0 | 1 | 2,
-    dup: (flags & 8) !== 0,
-    length,
-    topic,
-    payload: frame.subarray(pos, end),
-  } as IPublishPacket;
-  if (messageId !== undefined) packet.messageId = messageId;
-  return packet;
-}
-
-/**
- * A 4-byte PUBACK / PUBREC / PUBREL / PUBCOMP (packet id only) decoded as mqtt-packet decodes
- * it, or undefined when its header flags are not the required ones [MQTT-2.2.2-1] (mqtt-packet
- * then reports the error) or the protocol is neither 3.1.1 nor 5.
- */
-export function decodePlainAck(frame: Buffer, version: number): Packet | undefined {
-  if ((version !== 4 && version !== 5) || frame.length !== 4 || frame[1] !== 2) return undefined;
-  const type = frame[0]! >> 4;
-  const flags = frame[0]! & 0x0f;
-  if (type < 4 || type > 7 || flags !== (type === 6 ? 2 : 0)) return undefined;
-  const packet = {
-    cmd: ACKS[type - 4]!,
-    retain: false,
-    qos: type === 6 ? 1 : 0,
-    dup: false,
-    length: 2,
-    topic: null,
-    payload: null,
-    messageId: (frame[2]! << 8) | frame[3]!,
-  } as unknown as Packet & { reasonCode?: number };
-  // A v5 acknowledgement without a reason code means success (0x00).
-  if (version === 5) packet.reasonCode = 0;
-  return packet;
-}
 
 /** The 4 bytes of a PUBACK / PUBREC / PUBREL / PUBCOMP with only a packet id (and success, in v5). */
 function encodePlainAck(cmd: AckCmd, messageId: number): Buffer {

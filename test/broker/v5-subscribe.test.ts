@@ -183,6 +183,21 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('SUBACK reason code 0x8F for a filter deeper than the register holds (32 levels), the others granted', async () => {
+      const { raw } = await rawV5(broker(), 'suback-deep');
+      try {
+        const deep = Array.from({ length: 33 }, () => 'd').join('/');
+        const granted = await rawSubscribe(raw, 1, [
+          { topic: 'deep/ok', qos: 1 },
+          { topic: deep, qos: 1 },
+          { topic: Array.from({ length: 32 }, () => 'd').join('/'), qos: 0 },
+        ]);
+        expect(granted).to.deep.equal([1, 0x8f, 0]);
+      } finally {
+        raw.destroy();
+      }
+    });
+
     it('SUBACK reason codes: 0x9E shared and 0xA2 wildcard subscriptions not supported, QoS capped at maximumQoS [MQTT-3.2.2-*]', async () => {
       await restart({ sharedSubscriptionAvailable: false, wildcardSubscriptionAvailable: false, maximumQoS: 1 });
       const { raw } = await rawV5(broker(), 'suback-unsupported');

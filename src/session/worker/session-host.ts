@@ -17,7 +17,7 @@ import type {
 import { SessionState } from '../core/api.js';
 import { DecodeError } from '../../protocol/decoder.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import { RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
+import { FilterTooDeepError, RegisterFullError, TopicError, type SessionId } from '../../register/types.js';
 import type { AttachMessage, FromSession, OutMessage, ToSession, WithoutSession } from '../../broker/thread-messages.js';
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
@@ -399,8 +399,8 @@ export class SessionHost implements SocketEvents {
           const outcomes = await this.thread.register.subscribeAll(this.sessionId, action.entries);
           const results = outcomes.map((outcome): SubscribeResult => {
             if (outcome instanceof RegisterFullError) return { ok: false, reasonCode: ReasonCode.QuotaExceeded };
-            if (outcome instanceof TopicError) return { ok: false, reasonCode: ReasonCode.TopicFilterInvalid };
-            if (outcome instanceof Error) throw outcome;
+            // Invalid, or deeper than the register holds: well formed maybe, but not allowed (0x8F).
+            if (outcome instanceof TopicError || outcome instanceof FilterTooDeepError) return { ok: false, reasonCode: ReasonCode.TopicFilterInvalid };
             return { ok: true, isNew: outcome.isNew };
           });
           if (this.core === core) this.apply(core.completeSubscribe(action.packetId, results, Date.now()));

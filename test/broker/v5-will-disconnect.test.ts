@@ -71,6 +71,24 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('a Clean Start reconnect within the Will Delay Interval ends the old session, so its will goes at once (5.0 3.1.3.2.2)', async () => {
+      const watcher = await v5(broker(), { clientId: 'w-watch-clean' });
+      await watcher.c.subscribeAsync('will/#', { qos: 1 });
+      const first = await v5(broker(), { clientId: 'w-clean', clean: false, properties: { sessionExpiryInterval: 30 }, will: will('clean', { willDelayInterval: 30 }) });
+      let again: Awaited<ReturnType<typeof v5>> | undefined;
+      try {
+        first.c.stream.destroy();
+        await until(() => broker().sessions().some((s) => s.clientId === 'w-clean' && !s.connected), 'the session to go offline');
+        const got = publishes(watcher.c, 1);
+        again = await v5(broker(), { clientId: 'w-clean', clean: true, properties: { sessionExpiryInterval: 30 } });
+        expect(again.connack.sessionPresent).to.equal(false);
+        const [w] = await got;
+        expect([w!.topic, String(w!.payload)]).to.deep.equal(['will/clean', 'clean gone']);
+      } finally {
+        await forceClose(watcher.c, first.c, ...(again ? [again.c] : []));
+      }
+    });
+
     it('publishes a delayed will when the session ends first (Session Expiry 1 s < Will Delay 60 s) (5.0 3.1.3.2.2)', async () => {
       const watcher = await v5(broker(), { clientId: 'w-watch3' });
       await watcher.c.subscribeAsync('will/#', { qos: 1 });

@@ -83,6 +83,18 @@ describe('session core: will message', () => {
       expect(h.routed).to.have.length(0);
     });
 
+    it('sends a delayed will when a Clean Start connection ends its session within the delay (§3.1.3.2.2)', () => {
+      const h = new Harness();
+      h.connect(5, { clean: false, will: will({ properties: { willDelayInterval: 60 } }), properties: { sessionExpiryInterval: 100 } });
+      h.drop();
+      h.advance(5_000);
+      expect(h.routed).to.have.length(0);
+      h.connect(5, { clean: true, properties: { sessionExpiryInterval: 100 } });
+      expect(h.routed.map((m) => m.topic)).to.deep.equal(['clients/c/status']);
+      h.advance(120_000);
+      expect(h.routed).to.have.length(1);
+    });
+
     it('sends a delayed will when the session ends first (session expiry before will delay)', () => {
       const h = new Harness();
       h.connect(5, { will: will({ properties: { willDelayInterval: 60 } }), properties: { sessionExpiryInterval: 5 } });

@@ -94,8 +94,10 @@ export class SessionCore implements SessionCoreApi {
     }
 
     if (s.conn) this.takeOver(out, checked, now);
-    // A resumed session does not send a will still waiting for its delay [MQTT-3.1.3-9].
-    cancelPendingWill(s);
+    // A will still waiting for its delay goes when its session ends, and Clean Start ends the old
+    // session (§3.1.3.2.2, §3.1.2.4); a resumed session does not send it [MQTT-3.1.3-9].
+    if (checked.cleanStart) firePendingWill(s, out, now, true);
+    else cancelPendingWill(s);
     const hadSession = s.established;
     if (checked.cleanStart && hadSession) {
       // Clean Start / Clean Session discards the old session [MQTT-3.1.2-4 (5.0); MQTT-3.1.2-6 (3.1.1)].

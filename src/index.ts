@@ -5,7 +5,7 @@
  */
 export { getLogger, silentLogger, checkLogLevel, LOG_LEVELS, type LogOptions, type Logger } from './log.js';
 export * from './client/index.js';
-export { startBroker } from './broker/index.js';
+export { startBroker, BrokerOptionError, SessionThreadStartError } from './broker/index.js';
 export type { Broker, BrokerStats, BrokerCounters, SessionInfo } from './broker/broker.js';
 export type { BrokerOptions, ResolvedBrokerOptions } from './broker/options.js';
 export type { ReceivedMessage, TransportAction, OutgoingPacket, PublishRequest, SubscriptionRequest } from './client/core/types.js';

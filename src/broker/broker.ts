@@ -38,7 +38,7 @@ import { WorkerExits } from './worker-exits.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
 import type { FromSession, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
-import { ThreadLinks, type ThreadLink } from './thread-links.js';
+import { SessionThreadStartError, ThreadLinks, type ThreadLink } from './thread-links.js';
 
 /** Counters of what the bounds refused, and of crashes; for logs, stats and tests. */
 export interface BrokerCounters {
@@ -122,10 +122,27 @@ export const kPendingCrashWills = Symbol('weft.pendingCrashWills');
 export const kRelayStateOf = Symbol('weft.relayStateOf');
 /** Test hook: the symbol under which a broker exposes `socketOwnerOf(clientId)` (see test-hooks.ts). */
 export const kSocketOwnerOf = Symbol('weft.socketOwnerOf');
+/** Test hook: the symbol under which a broker exposes `sessionThreads()` (see test-hooks.ts). */
+export const kSessionThreads = Symbol('weft.sessionThreads');
+
+/** What tests may change in a broker's start (test-hooks.ts); not part of the public API. */
+export interface BrokerInternals {
+  /** The module each session thread runs instead of the real one, and its export (fault injection). */
+  threadEntry?: { filename: string; name: string };
+  /** Called with the broker as soon as it exists, before it listens or its threads are ready. */
+  created?: (broker: Broker) => void;
+}
 
 /**
- * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883).
- * Throws a `BrokerOptionError` naming a bad option before anything starts.
+ * Starts a broker listening on `options.host:options.port` (default 127.0.0.1:1883), and
+ * resolves once it is ready: listening, and every session worker thread started up front
+ * (`threads`) has loaded and reported ready, so the first connections pay no thread start-up.
+ *
+ * Rejects, leaving nothing running (listener closed, every thread stopped):
+ * - with a `BrokerOptionError` naming a bad option, before anything starts;
+ * - with the listener's error (e.g. `EADDRINUSE`) when it cannot listen;
+ * - with a `SessionThreadStartError` when a session thread fails to load, throws or exits
+ *   before it is ready; its message and `cause` say what the thread reported.
  *
  * @example
  * ```ts
@@ -138,9 +155,15 @@ export const kSocketOwnerOf = Symbol('weft.socketOwnerOf');
  * await broker.close();                                    // no thread, socket or timer left
  * ```
  */
-export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  return launchBroker(options, {});
+}
+
+/** {@link startBroker}, with what tests may change (test-hooks.ts). */
+export async function launchBroker(options: BrokerOptions, internals: BrokerInternals): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
-  const broker = new MainBroker(resolved);
+  const broker = new MainBroker(resolved, internals.threadEntry);
+  internals.created?.(broker);
   try {
     await broker.listen();
   } catch (err) {
@@ -184,6 +207,8 @@ class MainBroker implements Broker, ConnectionEvents {
   /** The session core's cap on Session Expiry Interval (a crash will waits at most that long). */
   private readonly maxSessionExpiry: number;
   private closing: Promise<void> | undefined;
+  /** Settles when `server.listen` has (or has failed): close() waits for it, or a listen still resolving its host would outlive it. */
+  private bound: Promise<void> | undefined;
   private readonly counters: BrokerCounters = {
     refusedConnections: 0,
     refusedSessions: 0,
@@ -200,7 +225,7 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly sharedCounters = SharedCounters.create();
   port = 0;
 
-  constructor(options: ResolvedBrokerOptions) {
+  constructor(options: ResolvedBrokerOptions, threadEntry?: { filename: string; name: string }) {
     this.options = options;
     const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
     this.log = getLogger('broker', logOptions);
@@ -242,7 +267,7 @@ class MainBroker implements Broker, ConnectionEvents {
       maxPacketSize: options.maxPacketSize,
       relayBufferBytes: options.relayBufferBytes,
       logLevel: options.logger?.level ?? options.logLevel ?? process.env.WEFT_LOG_LEVEL ?? 'info',
-    });
+    }, threadEntry);
     // A worker that fails with no task running is replaced by piscina; log it, never throw.
     this.pool.on('error', (err: unknown) => this.log.error({ err }, 'session worker failed'));
     this.threadLinks = new ThreadLinks(this.pool, this.placement, this.batch, {
@@ -261,18 +286,29 @@ class MainBroker implements Broker, ConnectionEvents {
     return `mqtt://${host}:${this.port}`;
   }
 
+  /**
+   * Listens and waits for the session threads started up front to be ready (both at once).
+   * Rejects if either fails, or if the broker is closed meanwhile; the caller then closes it.
+   */
   async listen(): Promise<void> {
-    this.threadLinks.startMinimum();
-    await new Promise<void>((resolve, reject) => {
+    if (this.closing !== undefined) throw new SessionThreadStartError('the broker was closed before its session threads were ready');
+    const threadsReady = this.threadLinks.startMinimum();
+    // Awaited after listening: if listening fails first, close() settles it (no unhandled rejection).
+    threadsReady.catch(() => {});
+    this.bound = new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', reject);
         resolve();
       });
     });
+    await this.bound;
     const address = this.server.address();
     this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    // Connections accepted meanwhile wait on their thread's link until it is ready.
+    await threadsReady;
+    if (this.closing !== undefined) throw new SessionThreadStartError('the broker was closed before its session threads were ready');
     const placement = this.placement;
     this.log.info(
       {
@@ -347,6 +383,11 @@ class MainBroker implements Broker, ConnectionEvents {
   [kRelayStateOf](clientId: string): { paused: boolean; unconsumed: number } | undefined {
     const connection = this.directory.get(clientId)?.openConnections().at(-1);
     return connection && { paused: connection.socket?.isPaused() === true, unconsumed: connection.unconsumed };
+  }
+
+  /** Test hook: the session threads, each with whether it said `ready`. */
+  [kSessionThreads](): { threadId: number; ready: boolean; sessions: number }[] {
+    return this.threadLinks.list();
   }
 
   /** Test hook: which thread owns `clientId`'s newest open connection's socket now. */
@@ -601,7 +642,9 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   private async shutdown(): Promise<void> {
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const serverClosed = (this.bound ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => new Promise<void>((resolve) => this.server.close(() => resolve())));
     // Sessions end with the broker, so crash wills still waiting for their delay go now [MQTT-3.1.2-8].
     this.crashWills.flush(Date.now());
     for (const connection of this.connections) {

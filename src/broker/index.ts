@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { startBroker, type Broker, type BrokerStats, type BrokerCounters, type SessionInfo } from './broker.js';
+export { SessionThreadStartError } from './thread-links.js';
 export {
   resolveBrokerOptions,
   loadBrokerConfig,

@@ -48,12 +48,22 @@ export function placementFor(options: ResolvedBrokerOptions): Placement {
   };
 }
 
-/** Creates the pool; `run(task)` starts a thread's session host. */
-export function createSessionPool(placement: Placement, setup: WorkerSetup): Piscina<ThreadTask, void> {
-  return new Piscina<ThreadTask, void>({
+/**
+ * Creates the pool; `run(task)` starts a thread's session host. `entry` replaces the module
+ * the threads run (tests inject faults with it; see test-hooks.ts).
+ */
+export function createSessionPool(
+  placement: Placement,
+  setup: WorkerSetup,
+  entry: { filename: string; name: string } = {
     // CommonJS that import()s entry.js: see pool-entry.cts for why piscina must not require() it.
     filename: new URL('../session/worker/pool-entry.cjs', import.meta.url).href,
     name: 'default',
+  },
+): Piscina<ThreadTask, void> {
+  return new Piscina<ThreadTask, void>({
+    filename: entry.filename,
+    name: entry.name,
     minThreads: placement.minThreads,
     maxThreads: placement.maxThreads,
     concurrentTasksPerWorker: 1,

@@ -1,7 +1,18 @@
 /**
  * Hooks for tests only; not part of the public API (not exported from the package index).
  */
-import { kCrashSessionThread, kPendingCrashWills, kRelayStateOf, kSessionThreadOf, kSocketOwnerOf, type Broker } from './broker.js';
+import {
+  kCrashSessionThread,
+  kPendingCrashWills,
+  kRelayStateOf,
+  kSessionThreadOf,
+  kSessionThreads,
+  kSocketOwnerOf,
+  launchBroker,
+  type Broker,
+  type BrokerInternals,
+} from './broker.js';
+import type { BrokerOptions } from './options.js';
 
 /** How main relays one client's socket. */
 export interface RelayState {
@@ -17,6 +28,31 @@ interface Hooks {
   [kPendingCrashWills](): number;
   [kRelayStateOf](clientId: string): RelayState | undefined;
   [kSocketOwnerOf](clientId: string): 'session thread' | 'main' | undefined;
+  [kSessionThreads](): SessionThreadStatus[];
+}
+
+/** One session worker thread as main sees it. */
+export interface SessionThreadStatus {
+  /** Its `threadId`; 0 until it said `ready`. */
+  readonly threadId: number;
+  /** Whether it said `ready` (loaded, register attached, link open). */
+  readonly ready: boolean;
+  /** Sessions main placed on it. */
+  readonly sessions: number;
+}
+
+/** The broker's session worker threads (started and not gone), in start order. */
+export function sessionThreads(broker: Broker): SessionThreadStatus[] {
+  return (broker as unknown as Hooks)[kSessionThreads]();
+}
+
+/**
+ * `startBroker`, with its session threads running `threadEntry` (a module and its export,
+ * called with each thread's host task) instead of the real host: how tests make a thread fail
+ * before it is ready. `created` gets the broker before it listens (to close it while starting).
+ */
+export function startBrokerWith(options: BrokerOptions, internals: BrokerInternals): Promise<Broker> {
+  return launchBroker(options, internals);
 }
 
 /**

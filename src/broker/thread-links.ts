@@ -23,6 +23,15 @@ export const enum ThreadState {
   Gone,
 }
 
+/**
+ * A session thread ended before it said `ready`: it failed to load or to set up, died, or the
+ * broker closed first. `startBroker` rejects with it; `cause` is what piscina reported
+ * (the thread's exception, or `worker exited with code: N`), absent when the broker closed.
+ */
+export class SessionThreadStartError extends Error {
+  override readonly name = 'SessionThreadStartError';
+}
+
 /** What main does with what threads report. */
 export interface ThreadEvents {
   /** One item a session of `link`'s thread sent, in order. */
@@ -38,13 +47,33 @@ export class ThreadLink implements Flushable {
   threadId = 0;
   /** Sessions main placed on this thread and has not cleaned up. */
   sessions = 0;
+  /** Settles when the thread says `ready`, or rejects when it ends first (see {@link ThreadLinks.startMinimum}). */
+  readonly ready: Promise<void>;
+  private settleReady!: { resolve: () => void; reject: (err: SessionThreadStartError) => void };
   private items: ToSession[] = [];
   private transfer: ArrayBuffer[] = [];
 
   constructor(
     readonly port: MessagePort,
     private readonly batch: TurnBatch,
-  ) {}
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
+    // Only start-up awaits it; a replacement thread that fails is reported through `died`.
+    this.ready.catch(() => {});
+  }
+
+  /** The thread said `ready`. */
+  running(threadId: number): void {
+    this.state = ThreadState.Running;
+    this.threadId = threadId;
+    this.settleReady.resolve();
+  }
+
+  /** The thread is gone; if it never said `ready`, `ready` rejects with `why`. */
+  ended(why: () => SessionThreadStartError): void {
+    if (this.state === ThreadState.Starting) this.settleReady.reject(why());
+    this.state = ThreadState.Gone;
+  }
 
   /** Queues `message` for this turn's batch to the thread; `transfer` moves with it. */
   send(message: ToSession, transfer?: readonly ArrayBuffer[]): void {
@@ -70,6 +99,8 @@ export class ThreadLinks {
   /** Mailbox ends for threads that have not said `ready` yet. */
   private readonly waiting = new Map<number, MessagePort[]>();
   private closed = false;
+  /** {@link startMinimum} waits for its threads: one that dies before it is ready is not replaced. */
+  private startingUp = false;
 
   constructor(
     private readonly pool: Piscina<ThreadTask, void>,
@@ -78,14 +109,32 @@ export class ThreadLinks {
     private readonly events: ThreadEvents,
   ) {}
 
-  /** Starts the threads the placement keeps running from the start. */
-  startMinimum(): void {
-    while (this.links.length < this.placement.minThreads) this.start();
+  /**
+   * Starts the threads the placement keeps running from the start. Resolves once every one of
+   * them has said `ready` (loaded its modules, attached the register, opened its link); rejects
+   * with a {@link SessionThreadStartError} as soon as one ends before that, or when the links
+   * are closed first. A thread that fails during start-up is not replaced: the caller gives up.
+   */
+  startMinimum(): Promise<void> {
+    const started: Promise<void>[] = [];
+    while (this.links.length < this.placement.minThreads) started.push(this.start().ready);
+    this.startingUp = true;
+    const done = Promise.all(started).then(() => undefined);
+    const over = (): void => {
+      this.startingUp = false;
+    };
+    done.then(over, over);
+    return done;
   }
 
   /** Threads started and not gone. */
   get count(): number {
     return this.links.length;
+  }
+
+  /** The threads started and not gone, in start order: each one's id (0 until ready), whether ready, its sessions. */
+  list(): { threadId: number; ready: boolean; sessions: number }[] {
+    return this.links.map((link) => ({ threadId: link.threadId, ready: link.state === ThreadState.Running, sessions: link.sessions }));
   }
 
   /**
@@ -119,7 +168,7 @@ export class ThreadLinks {
     this.closed = true;
     this.batch.flushNow();
     for (const link of this.links) {
-      link.state = ThreadState.Gone;
+      link.ended(() => new SessionThreadStartError('the broker was closed before its session threads were ready'));
       link.port.close();
     }
     this.links.length = 0;
@@ -135,24 +184,31 @@ export class ThreadLinks {
     port1.on('message', (message: FromThread) => this.receive(link, message));
     const task: ThreadTask = { port: port2 };
     this.pool.run(task, { transferList: [port2] }).then(
-      () => this.gone(link),
+      () => this.gone(link, () => new SessionThreadStartError('a session thread ended before it was ready')),
       (err: unknown) => {
         if (this.closed || link.state === ThreadState.Gone) return;
         // What the thread sent before it died is handled first (its last bytes, its events).
         for (let next = receiveMessageOnPort(port1); next !== undefined; next = receiveMessageOnPort(port1)) {
           this.receive(link, next.message as FromThread);
         }
-        this.gone(link);
+        const failsStartUp = this.startingUp && link.state === ThreadState.Starting;
+        this.gone(link, () => new SessionThreadStartError(`a session thread failed before it was ready: ${messageOf(err)}`, { cause: err }));
         this.events.died(link, err);
         // M:N keeps its threads: a replacement host starts on the worker piscina brings back.
-        if (!this.closed) this.startMinimum();
+        // Not when start-up fails with this death: startMinimum rejects and the broker closes.
+        if (!this.closed && !failsStartUp) this.replenish();
       },
     );
     return link;
   }
 
-  private gone(link: ThreadLink): void {
-    link.state = ThreadState.Gone;
+  /** Starts threads until the placement's minimum run again (no waiting: new sessions queue on a starting link). */
+  private replenish(): void {
+    while (this.links.length < this.placement.minThreads) this.start();
+  }
+
+  private gone(link: ThreadLink, why: () => SessionThreadStartError): void {
+    link.ended(why);
     const at = this.links.indexOf(link);
     if (at >= 0) this.links.splice(at, 1);
     if (this.byThreadId.get(link.threadId) === link) this.byThreadId.delete(link.threadId);
@@ -168,8 +224,7 @@ export class ThreadLinks {
         return this.forward(message.to, message.port);
       case 'ready': {
         if (link.state !== ThreadState.Starting) return;
-        link.state = ThreadState.Running;
-        link.threadId = message.threadId;
+        link.running(message.threadId);
         this.byThreadId.set(message.threadId, link);
         const waiting = this.waiting.get(message.threadId);
         this.waiting.delete(message.threadId);
@@ -178,4 +233,9 @@ export class ThreadLinks {
       }
     }
   }
+}
+
+/** What piscina rejected a thread's task with, as text (an Error from the thread, or anything else). */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -13,6 +13,9 @@ import { BrokerOptionError, loadBrokerConfig, resolveBrokerOptions, startBroker 
 
 const brokerModule = fileURLToPath(new URL('../../src/broker/index.js', import.meta.url));
 const cliMain = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const testHooksModule = fileURLToPath(new URL('../../src/broker/test-hooks.js', import.meta.url));
+/** Session-thread entries that fail before `ready` (thread-start-faults.cts). */
+const threadFaults = new URL('./thread-start-faults.cjs', import.meta.url).href;
 
 /** Runs `node -e script` (or a file with args); resolves with its exit code and stderr. */
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
@@ -45,6 +48,33 @@ describe('broker process hygiene', function () {
       const { code, stdout, stderr } = await run(['--input-type=module', '-e', script]);
       expect(stderr).to.equal('');
       expect(stdout.trim()).to.equal('closed');
+      expect(code).to.equal(0);
+    });
+  }
+
+  // A failed start leaves nothing either: listener closed, every thread stopped (the one that
+  // was fine included), no replacement thread started.
+  for (const fault of ['throwsBeforeReady', 'exitsBeforeReady', 'oddThreadsThrow', 'closed while starting'] as const) {
+    it(`a process whose startBroker fails exits by itself (${fault})`, async () => {
+      const closes = fault === 'closed while starting';
+      const script = `
+        import(${JSON.stringify(testHooksModule)}).then(async ({ startBrokerWith }) => {
+          let broker;
+          const starting = startBrokerWith(
+            { port: 0, logLevel: 'silent', threads: 2 },
+            { threadEntry: { filename: ${JSON.stringify(threadFaults)}, name: ${JSON.stringify(closes ? 'neverReady' : fault)} }, created: (b) => (broker = b) },
+          );
+          ${closes ? 'await broker.close();' : ''}
+          try {
+            await starting;
+            console.log('started');
+          } catch (err) {
+            console.log(err.name);
+          }
+        });`;
+      const { code, stdout, stderr } = await run(['--input-type=module', '-e', script]);
+      expect(stderr).to.equal('');
+      expect(stdout.trim()).to.equal('SessionThreadStartError');
       expect(code).to.equal(0);
     });
   }

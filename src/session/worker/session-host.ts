@@ -147,7 +147,9 @@ export class SessionHost implements SocketEvents {
       case 'retained': {
         const request = this.retainedRequests?.get(message.request);
         this.retainedRequests?.delete(message.request);
-        if (request && this.core && this.state === HostState.Live) {
+        // None matched: skipped, as in `act` ('sendRetained'). Every core change is applied as it
+        // happens (backlog settled, timer set), so an empty delivery leaves nothing to catch up.
+        if (request && this.core && this.state === HostState.Live && message.messages.length > 0) {
           this.apply(this.core.deliverRetained(message.messages, request, Date.now()));
         }
         return;
@@ -412,10 +414,12 @@ export class SessionHost implements SocketEvents {
           if (this.core === core) this.apply(core.completeUnsubscribe(action.packetId, existed, Date.now()));
         });
       case 'sendRetained': {
-        // Nothing retained anywhere: answer at once instead of asking main (see CounterWord).
-        if (this.thread.counters.read(CounterWord.retainedMessages) === 0) {
-          return this.apply(core.deliverRetained([], action, Date.now()), link);
-        }
+        // Nothing retained anywhere: nothing to send, and no need to ask main (see CounterWord).
+        // The core is not called: deliverRetained([]) changes no state and outputs nothing
+        // (session-core.ts), the SUBACK went before this action, and the apply running this
+        // action settles the backlog and the timer after it. A SUBSCRIBE of many filters used
+        // to make an empty output and a settle per filter here.
+        if (this.thread.counters.read(CounterWord.retainedMessages) === 0) return;
         const request = this.nextRequest++;
         (this.retainedRequests ??= new Map()).set(request, action);
         return this.post({ t: 'retained?', request, filter: action.filter });

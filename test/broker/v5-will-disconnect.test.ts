@@ -121,6 +121,19 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('a client DISCONNECT with an error reason code (0x80) publishes the will: only 0x00 discards it [MQTT-3.1.2-8, MQTT-3.14.4-3]', async () => {
+      const watcher = await v5(broker(), { clientId: 'w-watch80' });
+      await watcher.c.subscribeAsync('will/#', { qos: 1 });
+      const failing = await v5(broker(), { clientId: 'w-80', will: will('with80') });
+      try {
+        const got = publishes(watcher.c, 1);
+        await failing.c.endAsync(false, { reasonCode: 0x80 });
+        expect((await got).map((p) => p.topic)).to.deep.equal(['will/with80']);
+      } finally {
+        await forceClose(watcher.c, failing.c);
+      }
+    });
+
     // ---- the broker's DISCONNECT ----
 
     it('DISCONNECT 0x81 for a malformed packet, with a reason string, and the will is published [MQTT-3.1.2-8]', async () => {
@@ -192,7 +205,7 @@ for (const placement of PLACEMENTS) {
       await forceClose(c);
     });
 
-    it('a DISCONNECT from the client raising Session Expiry from 0 is a protocol error: the session still ends [MQTT-3.14.2-2]', async () => {
+    it('a DISCONNECT from the client raising Session Expiry from 0 is a protocol error: the session still ends (5.0 section 3.14.2.2.2)', async () => {
       const { raw } = await rawV5(broker(), 'raise-expiry');
       try {
         raw.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });

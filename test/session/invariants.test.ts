@@ -22,16 +22,20 @@ const command: fc.Arbitrary<Command> = fc.oneof(
  * A client that acknowledges correctly, watching the packet ids the session uses: a new QoS 1/2
  * PUBLISH never reuses an id still in flight and never uses 0 [MQTT-2.3.1-1,2]; a DUP resend only
  * reuses one in flight [MQTT-4.4.0-1]; the window and the queue stay within their bounds, and
- * a v5 client never has more than its Receive Maximum outstanding on one connection, resends
- * included [MQTT-3.3.4-9].
+ * a v5 client never has more than its Receive Maximum QoS 1/2 PUBLISH packets outstanding on one
+ * connection, resends included [MQTT-3.3.4-9]. Only PUBLISH counts: a PUBREL resent on resume is
+ * not held back by Receive Maximum [MQTT-3.3.4-10] and takes none of the new connection's quota
+ * (MQTT 5.0 section 4.9).
  */
 function run(version: 4 | 5, commands: Command[]): void {
   const maxInflight = 3;
   const maxQueued = 5;
   const h = new Harness({ config: { maxInflight, maxQueued } });
   const inFlight = new Map<number, 'publish' | 'pubrel'>();
-  /** Ids the client received on the current connection and has not completed. */
+  /** Ids the client received (PUBLISH or PUBREL) on the current connection and has not completed. */
   const onThisConnection = new Set<number>();
+  /** Of those, the ids whose QoS 1/2 PUBLISH came on this connection: what Receive Maximum counts. */
+  const publishesOnThisConnection = new Set<number>();
   let window = maxInflight;
   const persistent = { clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) };
   let connected = true;
@@ -46,12 +50,13 @@ function run(version: 4 | 5, commands: Command[]): void {
           inFlight.set(id, 'publish');
         }
         onThisConnection.add(id);
+        publishesOnThisConnection.add(id);
       }
       if (p.cmd === 'pubrel') {
         expect(inFlight.get(p.messageId!)).to.equal('pubrel');
         onThisConnection.add(p.messageId!);
       }
-      expect(onThisConnection.size, 'outstanding on this connection').to.be.at.most(window);
+      expect(publishesOnThisConnection.size, 'PUBLISH outstanding on this connection').to.be.at.most(window);
     }
   };
   h.connect(version, persistent);
@@ -65,6 +70,7 @@ function run(version: 4 | 5, commands: Command[]): void {
       connected = false;
     } else if (c.kind === 'reconnect') {
       onThisConnection.clear();
+      publishesOnThisConnection.clear();
       window = version === 5 ? Math.min(maxInflight, c.receiveMaximum) : maxInflight;
       h.connect(version, version === 5 ? { clean: false, properties: { sessionExpiryInterval: 3600, receiveMaximum: c.receiveMaximum } } : persistent);
       connected = true;
@@ -76,10 +82,12 @@ function run(version: 4 | 5, commands: Command[]): void {
       if (inFlight.get(id) === 'pubrel') {
         inFlight.delete(id);
         onThisConnection.delete(id);
+        publishesOnThisConnection.delete(id);
         observe(h.send({ cmd: 'pubcomp', messageId: id }));
       } else if (sent.qos === 1) {
         inFlight.delete(id);
         onThisConnection.delete(id);
+        publishesOnThisConnection.delete(id);
         observe(h.send({ cmd: 'puback', messageId: id }));
       } else {
         inFlight.set(id, 'pubrel');

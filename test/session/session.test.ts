@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { IPublishPacket } from 'mqtt-packet';
+import { encodePacket } from '../../src/protocol/encoder.js';
 import { SessionState, TRANSITIONS } from '../../src/session/core/index.js';
 import { Harness, only, VERSIONS } from './harness.js';
 
@@ -99,6 +100,52 @@ describe('session core: session state across connections', () => {
       expect(only(last, 'publish').map((p) => [p.topic, p.dup])).to.deep.equal([['four', false]]);
     });
 
+    it("on resume does not resend an in-flight PUBLISH above the client's new Maximum Packet Size: it is discarded as delivered and counted, as live delivery does [MQTT-3.1.2-24, MQTT-3.1.2-25]", () => {
+      const h = new Harness();
+      h.connect(5, persistent(5));
+      const [big] = h.deliver({ topic: 'big', qos: 1, payload: Buffer.alloc(200) }) as IPublishPacket[];
+      const [small] = h.deliver({ topic: 'small', qos: 1 }) as IPublishPacket[];
+      h.drop();
+      h.deliver({ topic: 'queued-big', qos: 2, payload: Buffer.alloc(200) });
+      h.deliver({ topic: 'queued-small', qos: 1 });
+      // The new connection allows 64 bytes and one unacknowledged PUBLISH.
+      h.connect(5, { clean: false, properties: { sessionExpiryInterval: 3600, maximumPacketSize: 64, receiveMaximum: 1 } });
+      for (const p of h.out) expect(encodePacket(p, 5).length, `${p.cmd} size`).to.be.at.most(64);
+      // The discarded message takes no place in the window: the next one is resent at once.
+      expect(only(h.out, 'publish').map((p) => [p.topic, p.dup, p.messageId])).to.deep.equal([['small', true, small!.messageId]]);
+      expect(h.actionsOf('dropped').map((d) => [d.topic, d.cause])).to.deep.equal([['big', 'too-large']]);
+      // Nothing waits for its acknowledgement any more: the session holds only what is still owed.
+      expect(h.core.stats()).to.deep.include({ inflight: 1, queued: 2 });
+      expect(h.send({ cmd: 'puback', messageId: big!.messageId })).to.deep.equal([]);
+      const next = h.send({ cmd: 'puback', messageId: small!.messageId });
+      expect(only(next, 'publish').map((p) => [p.topic, p.dup])).to.deep.equal([['queued-small', false]]);
+      expect(h.core.stats().dropped['too-large']).to.equal(2);
+      expect(h.core.stats()).to.deep.include({ inflight: 1, queued: 0 });
+    });
+
+    it("on resume resends every PUBREL at once, never held back by the client's Receive Maximum, and they take none of its quota [MQTT-3.3.4-10, MQTT-4.4.0-1] (5.0 section 4.9)", () => {
+      const h = new Harness();
+      h.connect(5, persistent(5));
+      const ids = ['one', 'two', 'three'].map((t) => (h.deliver({ topic: t, qos: 2 })[0] as IPublishPacket).messageId!);
+      const four = (h.deliver({ topic: 'four', qos: 1 })[0] as IPublishPacket).messageId!;
+      h.send({ cmd: 'pubrec', messageId: ids[0] });
+      h.send({ cmd: 'pubrec', messageId: ids[1] });
+      h.drop();
+      h.connect(5, { clean: false, properties: { sessionExpiryInterval: 3600, receiveMaximum: 1 } });
+      // Both PUBRELs, then as many PUBLISHes as Receive Maximum allows (one), in original order.
+      expect(h.out.slice(1).map((p) => [p.cmd, p.messageId])).to.deep.equal([
+        ['pubrel', ids[0]],
+        ['pubrel', ids[1]],
+        ['publish', ids[2]],
+      ]);
+      // A PUBCOMP for a resent PUBREL frees no quota of this connection: 'three' still holds it.
+      expect(h.send({ cmd: 'pubcomp', messageId: ids[0] })).to.deep.equal([]);
+      expect(h.send({ cmd: 'pubrec', messageId: ids[2] }).map((p) => [p.cmd, p.messageId])).to.deep.equal([['pubrel', ids[2]]]);
+      // 'three' counts until its PUBCOMP [MQTT-3.3.4-9]; then 'four' is resent.
+      expect(h.send({ cmd: 'pubcomp', messageId: ids[1] })).to.deep.equal([]);
+      expect(only(h.send({ cmd: 'pubcomp', messageId: ids[2] }), 'publish').map((p) => [p.topic, p.dup, p.messageId])).to.deep.equal([['four', true, four]]);
+    });
+
     it('ends an offline session after its Session Expiry Interval', () => {
       const h = new Harness();
       h.connect(5, { clean: false, properties: { sessionExpiryInterval: 30 } });
@@ -129,6 +176,16 @@ describe('session core: session state across connections', () => {
       h.connect(5, { clean: false });
       const reply = h.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 30 } });
       expect(only(reply, 'disconnect')[0]!.reasonCode).to.equal(0x82);
+    });
+
+    it('DISCONNECT with a Session Expiry Interval is checked against what CONNECT asked for, not the value the server capped it to (section 3.14.2.2.2)', () => {
+      const h = new Harness({ config: { maxSessionExpiryInterval: 0 } });
+      expect(h.connect(5, { clean: false, properties: { sessionExpiryInterval: 30 } })!.properties!.sessionExpiryInterval).to.equal(0);
+      const reply = h.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 30 } });
+      expect(reply).to.deep.equal([]);
+      expect(h.actionsOf('close').map((c) => [c.reason, c.peerFault])).to.deep.equal([['client DISCONNECT', undefined]]);
+      // Still capped: the session ends with the connection.
+      expect(h.core.state).to.equal(SessionState.Ended);
     });
   });
 

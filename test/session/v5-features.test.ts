@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { IPublishPacket } from 'mqtt-packet';
+import { encodePacket } from '../../src/protocol/encoder.js';
 import { Harness, only, publish } from './harness.js';
 
 describe('session core: MQTT 5.0 features', () => {
@@ -161,6 +162,26 @@ describe('session core: MQTT 5.0 features', () => {
       const refused = new Harness();
       refused.connect(5, { properties: { requestProblemInformation: false } });
       expect(only(refused.send(publish('a/#', 0)), 'disconnect')[0]).to.deep.equal({ cmd: 'disconnect', reasonCode: 0x90 });
+    });
+
+    it("drops the Reason String from a DISCONNECT it would take beyond the client's Maximum Packet Size [MQTT-3.14.2-3]", () => {
+      const small = new Harness();
+      small.connect(5, { properties: { maximumPacketSize: 16 } });
+      const [disconnect] = only(small.send(publish('a/#', 0)), 'disconnect');
+      expect(disconnect).to.deep.equal({ cmd: 'disconnect', reasonCode: 0x90 });
+      expect(encodePacket(disconnect!, 5).length).to.be.at.most(16);
+      const roomy = new Harness();
+      roomy.connect(5, { properties: { maximumPacketSize: 1024 } });
+      expect(only(roomy.send(publish('a/#', 0)), 'disconnect')[0]!.properties!.reasonString).to.be.a('string');
+    });
+
+    it("drops the Reason String from a refusing CONNACK it would take beyond the client's Maximum Packet Size [MQTT-3.2.2-19]", () => {
+      const small = new Harness({ config: { maxClientIdLength: 4 } });
+      const connack = small.connect(5, { clientId: 'too-long', properties: { maximumPacketSize: 10 } })!;
+      expect(connack).to.deep.equal({ cmd: 'connack', sessionPresent: false, reasonCode: 0x85 });
+      expect(encodePacket(connack, 5).length).to.be.at.most(10);
+      const roomy = new Harness({ config: { maxClientIdLength: 4 } });
+      expect(roomy.connect(5, { clientId: 'too-long', properties: { maximumPacketSize: 1024 } })!.properties!.reasonString).to.be.a('string');
     });
   });
 });

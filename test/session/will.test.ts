@@ -60,6 +60,29 @@ describe('session core: will message', () => {
       expect(h.routed).to.have.length(1);
     });
 
+    it('publishes the will on a DISCONNECT with an error reason code: only 0x00 discards it [MQTT-3.1.2-8, MQTT-3.14.4-3]', () => {
+      for (const code of [0x80, 0x81, 0x82, 0x83, 0x93, 0x95, 0x99]) {
+        const h = new Harness();
+        h.connect(5, { will: will() });
+        h.send({ cmd: 'disconnect', reasonCode: code });
+        expect(h.closed, `0x${code.toString(16)} closes`).to.equal(true);
+        expect(h.routed.map((m) => m.topic), `0x${code.toString(16)}`).to.deep.equal(['clients/c/status']);
+      }
+      const normal = new Harness();
+      normal.connect(5, { will: will() });
+      normal.send({ cmd: 'disconnect', reasonCode: 0x00 });
+      expect(normal.routed).to.have.length(0);
+    });
+
+    it('a DISCONNECT with an error reason code keeps the Will Delay Interval [MQTT-3.1.2-8]', () => {
+      const h = new Harness();
+      h.connect(5, { will: will({ properties: { willDelayInterval: 10 } }), properties: { sessionExpiryInterval: 100 } });
+      h.send({ cmd: 'disconnect', reasonCode: 0x80 });
+      expect(h.routed).to.have.length(0);
+      h.advance(10_000);
+      expect(h.routed).to.have.length(1);
+    });
+
     it('delays the will by the Will Delay Interval', () => {
       const h = new Harness();
       h.connect(5, { will: will({ properties: { willDelayInterval: 10 } }), properties: { sessionExpiryInterval: 100 } });

@@ -7,6 +7,7 @@ import { ConnackReturnCode, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { AttachContext, ProtocolVersion, SessionConfig } from './api.js';
 import { isUtf8Payload, payloadBytes } from './message.js';
+import { UNKNOWN_CLIENT, withReasonString, type ReasonStringLimits } from './reason-string.js';
 import type { Connection } from './session-data.js';
 
 /** Session Expiry Interval meaning "never expires". */
@@ -22,6 +23,12 @@ export interface AcceptedConnect {
   /** Session Expiry Interval in effect (s) and whether it was lowered from the client's. */
   sessionExpiry: number;
   sessionExpiryCapped: boolean;
+  /**
+   * The Session Expiry Interval the client asked for in this CONNECT (s; v5, absent = 0), before
+   * any cap: a DISCONNECT is checked against it, not against the value in effect (MQTT 5.0
+   * section 3.14.2.2.2).
+   */
+  requestedSessionExpiry: number;
   /** The client id to return in CONNACK (v5, empty client id) [MQTT-3.2.2-16]. */
   assignedClientId: string | undefined;
   requestProblemInformation: boolean;
@@ -48,12 +55,14 @@ const V3_CODES: Partial<Record<number, number>> = {
 
 /**
  * A refusing CONNACK in the client's protocol: v5 reason code [MQTT-3.2.2-6,7 (5.0)] or the
- * 3.1.1 return code; 3.1.1 has no code for most protocol errors, so it just closes.
- * `requestProblemInformation` false suppresses nothing here: CONNACK may carry a reason string.
+ * 3.1.1 return code; 3.1.1 has no code for most protocol errors, so it just closes. The v5
+ * Reason String follows `limits` (see `reason-string.ts`): none when the client set Request
+ * Problem Information to 0, none when it would not fit the client's Maximum Packet Size
+ * [MQTT-3.2.2-19].
  */
-export function refuse(version: ProtocolVersion, code: number, reason: string): RefusedConnect {
+export function refuse(version: ProtocolVersion, code: number, reason: string, limits: ReasonStringLimits = UNKNOWN_CLIENT): RefusedConnect {
   if (version === 5) {
-    return { connack: { cmd: 'connack', sessionPresent: false, reasonCode: code, properties: { reasonString: reason } }, code, reason };
+    return { connack: withReasonString<IConnackPacket>({ cmd: 'connack', sessionPresent: false, reasonCode: code }, reason, limits), code, reason };
   }
   const v3 = V3_CODES[code];
   return { connack: v3 === undefined ? undefined : { cmd: 'connack', sessionPresent: false, returnCode: v3 }, code, reason };
@@ -61,12 +70,24 @@ export function refuse(version: ProtocolVersion, code: number, reason: string): 
 
 /**
  * Validates a CONNECT; returns what to attach or why it is refused. A refusing v5 CONNACK
- * carries a Reason String unless the client set Request Problem Information to 0.
+ * carries a Reason String only within the limits the CONNECT set (`reason-string.ts`).
  */
 export function checkConnect(connect: IConnectPacket, config: SessionConfig, ctx: AttachContext = {}): AcceptedConnect | RefusedConnect {
   const result = validate(connect, config, ctx);
-  if (isRefused(result) && connect.properties?.requestProblemInformation === false) delete result.connack?.properties;
+  // validate() refuses without the client's limits; a v5 refusal is rebuilt within them.
+  if (isRefused(result) && result.connack?.reasonCode !== undefined) {
+    result.connack = refuse(5, result.code, result.reason, reasonStringLimitsOf(connect)).connack;
+  }
   return result;
+}
+
+/**
+ * What a v5 CONNECT says about Reason Strings: Request Problem Information (absent = 1) and the
+ * Maximum Packet Size (a 0, itself refused as a protocol error, bounds nothing).
+ */
+export function reasonStringLimitsOf(connect: IConnectPacket): ReasonStringLimits {
+  const p = connect.protocolVersion === 5 ? connect.properties : undefined;
+  return { requestProblemInformation: p?.requestProblemInformation !== false, clientMaxPacketSize: p?.maximumPacketSize || undefined };
 }
 
 function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachContext): AcceptedConnect | RefusedConnect {
@@ -150,6 +171,7 @@ function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachCon
     serverKeepAlive,
     sessionExpiry,
     sessionExpiryCapped: v5 && sessionExpiry !== requested,
+    requestedSessionExpiry: v5 ? requested : 0,
     assignedClientId,
     requestProblemInformation: v5 ? props?.requestProblemInformation !== false : true,
     authMethod,

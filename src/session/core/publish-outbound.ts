@@ -23,9 +23,22 @@ function windowSize(s: SessionData): number {
   return Math.min(s.config.maxInflight, client);
 }
 
-/** QoS 1/2 messages the client has on this connection and not yet completed. */
+/**
+ * QoS 1/2 PUBLISH packets sent on this connection and not yet completed: what the client's
+ * Receive Maximum counts [MQTT-3.3.4-9]. A PUBREL resent on resume is not one of them: its
+ * PUBLISH went on an earlier connection (MQTT 5.0 section 4.9).
+ */
 function onWire(s: SessionData): number {
-  return s.inflight.size - s.awaitingResend;
+  return s.inflight.size - s.awaitingResend - s.releasesOutsideQuota;
+}
+
+/**
+ * Room for a new QoS 1/2 message: the client's Receive Maximum (and `maxInflight`) allow one
+ * more PUBLISH on this connection, and the session holds fewer than `maxInflight` in flight
+ * (resent PUBRELs fall outside the first count but not the second).
+ */
+function roomForNew(s: SessionData): boolean {
+  return onWire(s) < windowSize(s) && s.inflight.size < s.config.maxInflight;
 }
 
 /** Next free packet id: 1..65535, never 0, never one in use [MQTT-2.3.1-1,2]. */
@@ -166,7 +179,7 @@ export function deliver(s: SessionData, out: Out, message: RoutedMessage, delive
     return;
   }
   // Keep QoS 1/2 order behind anything already queued or owed a resend.
-  if (s.queue.length === 0 && s.awaitingResend === 0 && onWire(s) < windowSize(s)) {
+  if (s.queue.length === 0 && s.awaitingResend === 0 && roomForNew(s)) {
     transmit(s, out, item, now);
     return;
   }
@@ -183,7 +196,7 @@ export function drain(s: SessionData, out: Out, now: number): void {
       if (!m.awaitingResend) continue;
       m.awaitingResend = false;
       s.awaitingResend--;
-      resend(s, out, packetId, m, now);
+      resendPublish(s, out, packetId, m, now);
     }
   }
   while (s.queue.length > 0) {
@@ -193,37 +206,53 @@ export function drain(s: SessionData, out: Out, now: number): void {
       drop(s, out, head.message, head.qos, 'expired');
       continue;
     }
-    if (head.qos > 0 && onWire(s) >= window) return;
+    if (head.qos > 0 && !roomForNew(s)) return;
     s.queue.shift();
     transmit(s, out, head, now);
   }
 }
 
-function resend(s: SessionData, out: Out, packetId: number, m: InflightMessage, now: number): void {
-  if (m.phase === 'pubrel') {
-    out.send({ cmd: 'pubrel', messageId: packetId } satisfies IPubrelPacket);
-    return;
-  }
+/**
+ * Resends an unacknowledged PUBLISH with DUP=1. The client's Maximum Packet Size is the one of
+ * this connection, maybe smaller than when the message was first sent: a PUBLISH that no
+ * longer fits is not sent [MQTT-3.1.2-24] but discarded as if its delivery had completed
+ * [MQTT-3.1.2-25], as live delivery does. Returns whether it was sent.
+ */
+function resendPublish(s: SessionData, out: Out, packetId: number, m: InflightMessage, now: number): boolean {
   // Delivery has started, so an expired message is still resent; aliases are per connection
   // [MQTT-3.3.2-7] and this is a new one, so the full topic goes.
-  out.send(buildPublish(s, m, packetId, now, true));
+  const packet = buildPublish(s, m, packetId, now, true);
+  if (!fitsClient(s, packet)) {
+    complete(s, packetId, m);
+    drop(s, out, m.message, m.qos, 'too-large');
+    return false;
+  }
+  out.send(packet);
+  return true;
 }
 
 /**
  * On resuming a session: resend every unacknowledged PUBLISH with DUP=1 and every PUBREL, in
  * their original order and with their original packet ids [MQTT-4.4.0-1, MQTT-3.3.1-1]. What
- * the client's Receive Maximum does not allow yet is resent, still in order, as acks come
- * [MQTT-3.3.4-9].
+ * the client's Receive Maximum does not allow yet of the PUBLISHes is resent, still in order, as
+ * acks come [MQTT-3.3.4-9]. PUBRELs all go at once: Receive Maximum never delays a packet other
+ * than PUBLISH [MQTT-3.3.4-10], and a resent PUBREL takes none of the new connection's send
+ * quota (MQTT 5.0 section 4.9), so it does not hold back the PUBLISHes either.
  */
 export function resendInflight(s: SessionData, out: Out, now: number): void {
   const window = windowSize(s);
-  let sent = 0;
+  let published = 0;
   s.awaitingResend = 0;
+  s.releasesOutsideQuota = 0;
   for (const [packetId, m] of s.inflight) {
-    if (sent < window) {
-      m.awaitingResend = false;
-      resend(s, out, packetId, m, now);
-      sent++;
+    m.awaitingResend = false;
+    if (m.phase === 'pubrel') {
+      // Only `pubrel` entries are ever marked, so `publish` ones need no reset.
+      m.outsideQuota = true;
+      s.releasesOutsideQuota++;
+      out.send({ cmd: 'pubrel', messageId: packetId } satisfies IPubrelPacket);
+    } else if (published < window) {
+      if (resendPublish(s, out, packetId, m, now)) published++;
     } else {
       m.awaitingResend = true;
       s.awaitingResend++;
@@ -231,9 +260,10 @@ export function resendInflight(s: SessionData, out: Out, now: number): void {
   }
 }
 
-/** Removes a completed (or refused) in-flight message. */
+/** Removes a completed (or refused, or discarded) in-flight message. */
 function complete(s: SessionData, packetId: number, m: InflightMessage): void {
   if (m.awaitingResend) s.awaitingResend--;
+  if (m.outsideQuota) s.releasesOutsideQuota--;
   s.inflight.delete(packetId);
 }
 
@@ -284,8 +314,12 @@ export function onPubrec(s: SessionData, out: Out, packetId: number, reasonCode:
     return;
   }
   if (m.awaitingResend) {
+    // The client had this PUBLISH from an earlier connection: its PUBREL, like one resent on
+    // resume, takes none of this connection's send quota (MQTT 5.0 section 4.9).
     m.awaitingResend = false;
     s.awaitingResend--;
+    m.outsideQuota = true;
+    s.releasesOutsideQuota++;
   }
   m.phase = 'pubrel';
   out.send({ cmd: 'pubrel', messageId: packetId });
@@ -331,4 +365,5 @@ export function discardAll(s: SessionData): void {
   s.queue.length = 0;
   s.inflight.clear();
   s.awaitingResend = 0;
+  s.releasesOutsideQuota = 0;
 }

@@ -21,7 +21,7 @@ import {
   type SubscribeResult,
 } from './api.js';
 import { authPacket, handleAuth } from './auth.js';
-import { acceptingConnack, checkConnect, connectionFor, isRefused, NEVER_EXPIRES, refuse, type AcceptedConnect } from './connect.js';
+import { acceptingConnack, checkConnect, connectionFor, isRefused, NEVER_EXPIRES, reasonStringLimitsOf, refuse, type AcceptedConnect } from './connect.js';
 import { keepAliveDeadline, keepAliveExpired } from './keepalive.js';
 import { Out, type Fault } from './out.js';
 import { handleDisconnect, handlePingreq } from './ping-disconnect.js';
@@ -38,6 +38,7 @@ import {
   resendInflight,
   takeUnacknowledgedShared,
 } from './publish-outbound.js';
+import { UNKNOWN_CLIENT, withReasonString } from './reason-string.js';
 import { SessionData, type Connection } from './session-data.js';
 import { transition } from './state.js';
 import { completeSubscribe, completeUnsubscribe, handleSubscribe, handleUnsubscribe } from './subscribe.js';
@@ -87,8 +88,7 @@ export class SessionCore implements SessionCoreApi {
       authStep = s.config.auth!.start(checked.authMethod, connect.properties?.authenticationData, s.identity.clientId);
       if (authStep.kind === 'fail') {
         const code = authStep.reasonCode !== undefined && authStep.reasonCode >= 0x80 ? authStep.reasonCode : ReasonCode.NotAuthorized;
-        const refused = refuse(5, code, 'authentication failed');
-        if (connect.properties?.requestProblemInformation === false) delete refused.connack?.properties;
+        const refused = refuse(5, code, 'authentication failed', reasonStringLimitsOf(connect));
         return this.refuseConnect(out, refused.connack, code, refused.reason);
       }
     }
@@ -109,6 +109,7 @@ export class SessionCore implements SessionCoreApi {
     const sessionPresent = !checked.cleanStart && hadSession;
     s.version = checked.version;
     s.sessionExpiry = checked.sessionExpiry;
+    s.connectSessionExpiry = checked.requestedSessionExpiry;
     s.sessionEndsAt = undefined;
     s.conn = connectionFor(connect, checked, now);
     s.conn.will = willFromConnect(connect);
@@ -292,7 +293,8 @@ export class SessionCore implements SessionCoreApi {
     const request = handleDisconnect(this.s, packet);
     if ('code' in request) return request;
     out.act({ kind: 'close', reason: 'client DISCONNECT', ...(packet.reasonCode !== undefined ? { reasonCode: packet.reasonCode } : {}) });
-    // A normal DISCONNECT discards the will; v5 0x04 asks for it [MQTT-3.1.2-10 (3.1.1); MQTT-3.14.4-3 (5.0)].
+    // A normal DISCONNECT discards the will [MQTT-3.1.2-10 (3.1.1); MQTT-3.14.4-3 (5.0)]; any
+    // other v5 reason code (0x04, or an error) leaves it to be published [MQTT-3.1.2-8 (5.0)].
     this.endConnection(out, now, request.publishWill);
     return undefined;
   }
@@ -313,8 +315,7 @@ export class SessionCore implements SessionCoreApi {
       }
       case 'connect-failed': {
         s.authenticating = undefined;
-        const refused = refuse(5, outcome.code, 'authentication failed');
-        if (!s.conn!.requestProblemInformation) delete refused.connack?.properties;
+        const refused = refuse(5, outcome.code, 'authentication failed', s.conn!);
         if (refused.connack) out.send(refused.connack);
         out.act({ kind: 'close', reason: refused.reason, reasonCode: outcome.code, peerFault: true });
         // The CONNECT was never accepted: no will.
@@ -380,19 +381,14 @@ export class SessionCore implements SessionCoreApi {
   /**
    * The v5 packet that ends the current connection with `code`: DISCONNECT, or a refusing
    * CONNACK while enhanced authentication has not sent one yet (nothing but AUTH may precede
-   * the CONNACK [MQTT-3.2.0-1]). A Reason String only when the client did not set Request
-   * Problem Information to 0 [MQTT-3.1.2-29].
+   * the CONNACK [MQTT-3.2.0-1]). Its Reason String follows the client's limits
+   * (`reason-string.ts`: Request Problem Information [MQTT-3.1.2-29], Maximum Packet Size
+   * [MQTT-3.14.2-3, MQTT-3.2.2-19]).
    */
   private closingPacket(code: number, reason: string): Packet {
-    const withReason = this.s.conn?.requestProblemInformation !== false;
-    if (this.s.state === SessionState.Authenticating) {
-      const connack = refuse(5, code, reason).connack!;
-      if (!withReason) delete connack.properties;
-      return connack;
-    }
-    const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode: code };
-    if (withReason) packet.properties = { reasonString: reason };
-    return packet;
+    const limits = this.s.conn ?? UNKNOWN_CLIENT;
+    if (this.s.state === SessionState.Authenticating) return refuse(5, code, reason, limits).connack!;
+    return withReasonString<IDisconnectPacket>({ cmd: 'disconnect', reasonCode: code }, reason, limits);
   }
 
   /**

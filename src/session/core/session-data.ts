@@ -58,6 +58,11 @@ export interface InflightMessage {
   phase: 'publish' | 'pubrel';
   /** Owed a resend on this connection, held back by the client's Receive Maximum. */
   awaitingResend?: boolean;
+  /**
+   * In `pubrel` phase with its PUBLISH sent on an earlier connection: it takes none of this
+   * connection's send quota, which counts only PUBLISH packets sent on it (MQTT 5.0 section 4.9).
+   */
+  outsideQuota?: boolean;
 }
 
 /** A message waiting for the window or for the client (owned by `publish-outbound.ts`). */
@@ -138,6 +143,12 @@ export class SessionData {
   conn: Connection | undefined;
   /** Session Expiry Interval in effect, seconds; 0xFFFFFFFF = never. */
   sessionExpiry = 0;
+  /**
+   * The Session Expiry Interval the client asked for in the current connection's CONNECT (v5;
+   * absent = 0), before `maxSessionExpiryInterval` capped it. A DISCONNECT raising it from 0 is
+   * a protocol error (MQTT 5.0 section 3.14.2.2.2); a server cap must not make it one.
+   */
+  connectSessionExpiry = 0;
   /** When an offline session ends (ms); undefined = never or not offline. */
   sessionEndsAt: number | undefined;
   /** A will waiting for its delay while offline, and when it goes (ms). */
@@ -148,6 +159,8 @@ export class SessionData {
   readonly queue: QueuedMessage[] = [];
   /** How many `inflight` entries are still owed their resend on this connection. */
   awaitingResend = 0;
+  /** How many `inflight` entries are `outsideQuota` (PUBRELs resent on this connection). */
+  releasesOutsideQuota = 0;
   /** Next outbound packet id to try (1..65535) [MQTT-2.3.1-1]. */
   nextPacketId = 1;
 
@@ -182,6 +195,7 @@ export class SessionData {
   discardState(): void {
     this.inflight.clear();
     this.awaitingResend = 0;
+    this.releasesOutsideQuota = 0;
     this.queue.length = 0;
     this.inboundQoS2 = undefined;
     this.pendingSubscribes.clear();

@@ -1,17 +1,17 @@
 /**
- * The control packets every connection sends or gets once or now and then (CONNECT, SUBSCRIBE,
- * PINGREQ, DISCONNECT, CONNACK, SUBACK, PINGRESP), in their plain form, without mqtt-packet's
- * general machinery. A profile of 2,000 connections being set up put a fifth of the broker's
- * CPU in mqtt-packet: its parser copies through a BufferList and calls `debug` at every step,
- * and its generator goes through a stream shim, all of it cold code for packets each
- * connection sees once.
+ * The control packets every connection sends once or now and then (CONNECT, SUBSCRIBE, PINGREQ,
+ * DISCONNECT) decoded in their plain form, without mqtt-packet's general machinery; encoding
+ * them, and the broker's CONNACK, SUBACK, UNSUBACK and PINGRESP, is `plain-control-encode.ts`.
+ * A profile of 2,000 connections being set up put a fifth of the broker's CPU in mqtt-packet:
+ * its parser copies through a BufferList and calls `debug` at every step, all of it cold code
+ * for packets each connection sees once.
  *
  * Plain means: MQTT 3.1.1, or 5.0 with an empty property list, and nothing that mqtt-packet
  * would refuse or read differently. Decoding returns undefined for anything else (a malformed
  * frame included), and the caller hands the frame to mqtt-packet, so its checks and its error
  * messages stay the only ones; what is decoded here is field for field what mqtt-packet gives.
  */
-import type { IConnackPacket, IConnectPacket, ISubackPacket, ISubscribePacket, ISubscription, Packet } from 'mqtt-packet';
+import type { IConnectPacket, ISubscribePacket, ISubscription, Packet } from 'mqtt-packet';
 
 const CONNECT = 0x10;
 /** SUBSCRIBE with its required header flags 0b0010 [MQTT-3.8.1-1]. */
@@ -206,72 +206,4 @@ export function decodePlainControl(frame: Buffer, version: number): Packet | und
     default:
       return undefined;
   }
-}
-
-/** Writes a remaining length as MQTT's variable byte integer; returns the next position. */
-export function writeRemainingLength(bytes: Buffer, pos: number, length: number): number {
-  let n = length;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes[pos++] = byte;
-  } while (n > 0);
-  return pos;
-}
-
-/** How many bytes {@link writeRemainingLength} writes for `length`. */
-export function remainingLengthBytes(length: number): number {
-  return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4;
-}
-
-const PINGRESP = Buffer.from([0xd0, 0]);
-
-/**
- * The bytes of a plain CONNACK, SUBACK or PINGRESP for a peer speaking `version` (4 or 5),
- * byte for byte what mqtt-packet writes; undefined for any other packet and for one that is
- * not plain (properties, a missing or non-numeric code), which mqtt-packet then encodes or
- * refuses. PINGRESP's bytes are shared: they must not be changed.
- */
-export function encodePlainControl(packet: Packet, version: number): Buffer | undefined {
-  if ((version !== 4 && version !== 5) || (packet as { properties?: object }).properties !== undefined) return undefined;
-  switch (packet.cmd) {
-    case 'connack':
-      return encodePlainConnack(packet, version);
-    case 'suback':
-      return encodePlainSuback(packet, version);
-    case 'pingresp':
-      return PINGRESP;
-    default:
-      return undefined;
-  }
-}
-
-function encodePlainConnack(packet: IConnackPacket, version: 4 | 5): Buffer | undefined {
-  const code = version === 5 ? packet.reasonCode : packet.returnCode;
-  if (typeof code !== 'number') return undefined;
-  const bytes = Buffer.allocUnsafe(version === 5 ? 5 : 4);
-  bytes[0] = 0x20;
-  bytes[1] = version === 5 ? 3 : 2;
-  bytes[2] = packet.sessionPresent ? 1 : 0;
-  bytes[3] = code;
-  if (version === 5) bytes[4] = 0;
-  return bytes;
-}
-
-function encodePlainSuback(packet: ISubackPacket, version: 4 | 5): Buffer | undefined {
-  const { messageId, granted } = packet;
-  if (typeof messageId !== 'number' || !Array.isArray(granted) || granted.length === 0) return undefined;
-  const remaining = 2 + (version === 5 ? 1 : 0) + granted.length;
-  const bytes = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
-  bytes[0] = 0x90;
-  let pos = writeRemainingLength(bytes, 1, remaining);
-  bytes[pos++] = messageId >> 8;
-  bytes[pos++] = messageId & 0xff;
-  if (version === 5) bytes[pos++] = 0;
-  for (const code of granted) {
-    if (typeof code !== 'number') return undefined;
-    bytes[pos++] = code;
-  }
-  return bytes;
 }

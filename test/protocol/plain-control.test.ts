@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 import { encodePacket } from '../../src/protocol/encoder.js';
-import { bodyStart, decodePlainConnect, decodePlainControl, decodePlainSubscribe, encodePlainControl } from '../../src/protocol/plain-control.js';
+import { bodyStart, decodePlainConnect, decodePlainControl, decodePlainSubscribe } from '../../src/protocol/plain-control.js';
 
 /** What mqtt-packet alone makes of one whole frame: its packet, or the error it reports. */
 function reference(frame: Buffer, version: number): { packet?: Packet; error?: Error } {
@@ -31,7 +31,7 @@ for (const protocolVersion of [4, 5] as const) {
   }
 }
 
-describe('protocol: plain control packets, decoded and encoded without mqtt-packet', () => {
+describe('protocol: plain control packets, decoded without mqtt-packet', () => {
   it('decodes every plain CONNECT (3.1.1 and 5.0; will, username, password, empty ids) field for field as mqtt-packet does', () => {
     for (const packet of connects) {
       const frame = encodePacket(packet, packet.protocolVersion!);
@@ -125,29 +125,5 @@ describe('protocol: plain control packets, decoded and encoded without mqtt-pack
       }
     }
     expect(decodePlainControl(encodePacket({ cmd: 'disconnect', reasonCode: 0x04 }, 5), 5)).to.equal(undefined);
-  });
-
-  for (const version of [4, 5] as const) {
-    it(`encodes a plain v${version} CONNACK, SUBACK and PINGRESP byte for byte as mqtt-packet does`, () => {
-      const packets: Packet[] = [
-        { cmd: 'connack', sessionPresent: true, returnCode: 0, reasonCode: 0 },
-        { cmd: 'connack', sessionPresent: false, returnCode: 5, reasonCode: 0x87 },
-        { cmd: 'suback', messageId: 0x1234, granted: [0, 1, 2, 0x80] },
-        { cmd: 'suback', messageId: 7, granted: Array.from({ length: 300 }, (_, i) => i % 3) },
-        { cmd: 'pingresp' },
-      ];
-      for (const packet of packets) {
-        const plain = encodePlainControl(packet, version);
-        expect(plain, packet.cmd).to.not.equal(undefined);
-        expect(plain).to.deep.equal(encodePacket(packet, version));
-      }
-    });
-  }
-
-  it('leaves a CONNACK or SUBACK with properties, or without its code, to mqtt-packet', () => {
-    expect(encodePlainControl({ cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { receiveMaximum: 10 } }, 5)).to.equal(undefined);
-    expect(encodePlainControl({ cmd: 'connack', sessionPresent: false, reasonCode: 0 }, 4)).to.equal(undefined);
-    expect(encodePlainControl({ cmd: 'suback', messageId: 1, granted: [] }, 4)).to.equal(undefined);
-    expect(encodePlainControl({ cmd: 'unsuback', messageId: 1 } as Packet, 4)).to.equal(undefined);
   });
 });

@@ -17,7 +17,7 @@
 import type { IConnackPacket, IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { encodePacket } from '../../protocol/encoder.js';
+import { encodePlainFirst } from '../../protocol/encoder.js';
 import { DecodeError, PacketDecoder } from '../../protocol/decoder.js';
 import { ReasonCode, reasonName } from '../../protocol/reason-codes.js';
 import { parseSubscriptionFilter, validateTopicName, TopicError } from '../../register/topic.js';
@@ -148,7 +148,7 @@ export class ClientCore {
     const packet = this.connectPacket();
     let bytes: Buffer;
     try {
-      bytes = encodePacket(packet, this.config.protocolVersion);
+      bytes = encodePlainFirst(packet, this.config.protocolVersion);
     } catch (err) {
       this.lose(new InvalidArgumentError(`cannot encode CONNECT (check will and properties): ${(err as Error).message}`), now, true);
       return this.flush(now);
@@ -296,7 +296,7 @@ export class ClientCore {
     if (this.config.protocolVersion === 5 && (s === ClientState.AwaitingConnack || s === ClientState.Connected)) {
       const packet: Packet = { cmd: 'auth', reasonCode, properties: properties as never };
       try {
-        this.write(packet, encodePacket(packet, 5), now);
+        this.write(packet, encodePlainFirst(packet, 5), now);
       } catch (err) {
         this.out.events.push({ type: 'error', error: new InvalidArgumentError(`auth: cannot encode: ${(err as Error).message}`) });
       }
@@ -827,7 +827,7 @@ export class ClientCore {
     if (entry.properties) packet.properties = entry.properties as never;
     let bytes: Buffer;
     try {
-      bytes = encodePacket(packet, this.config.protocolVersion);
+      bytes = encodePlainFirst(packet, this.config.protocolVersion);
     } catch (err) {
       this.outbox.releaseId(entry.messageId);
       this.fail(entry.token, new InvalidArgumentError(`${entry.kind}: cannot encode: ${(err as Error).message}`));
@@ -878,7 +878,7 @@ export class ClientCore {
     }
     let bytes: Buffer;
     try {
-      bytes = encodePacket(packet, this.config.protocolVersion);
+      bytes = encodePlainFirst(packet, this.config.protocolVersion);
     } catch (err) {
       if (id !== undefined) this.outbox.releaseId(id);
       this.fail(entry.token, new InvalidArgumentError(`publish: cannot encode: ${(err as Error).message}`));
@@ -909,7 +909,7 @@ export class ClientCore {
   }
 
   private send(packet: Packet, now: number): void {
-    this.write(packet, encodePacket(packet, this.config.protocolVersion), now);
+    this.write(packet, encodePlainFirst(packet, this.config.protocolVersion), now);
   }
 
   private write(packet: Packet, bytes: Buffer, now: number): void {

@@ -18,7 +18,11 @@ import { encodePlainAck, encodePlainPublish } from './plain-publish-encode.js';
 
 /** Encodes `packet` with mqtt-packet alone, for a peer speaking `protocolVersion` (4 = 3.1.1, 5 = 5.0). Throws what mqtt-packet throws. */
 export function encodePacket(packet: Packet, protocolVersion: number): Buffer {
-  return mqttPacket.generate(packet, { protocolVersion: protocolVersion as 3 | 4 | 5 });
+  const bytes = mqttPacket.generate(packet, { protocolVersion: protocolVersion as 3 | 4 | 5 });
+  // No MQTT packet is empty: mqtt-packet returns no bytes, without an error, for some values it
+  // cannot write; sending that would lose the packet without a word.
+  if (bytes.length === 0) throw new TypeError(`cannot encode this ${packet.cmd} packet for protocol level ${protocolVersion}: mqtt-packet wrote no bytes`);
+  return bytes;
 }
 
 /**

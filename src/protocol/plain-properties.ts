@@ -114,7 +114,8 @@ export function measureProperties(properties: unknown, allowed: PropertyTable): 
     const spec = allowed.get(name);
     if (spec === undefined) return -1;
     if (Array.isArray(value)) {
-      if (!spec.repeatable || value.length === 0) return -1;
+      // An empty list of a repeatable property is none of it (mqtt-packet writes no packet at all).
+      if (!spec.repeatable) return -1;
       for (const one of value) {
         const size = measureValue(spec.kind, one);
         if (size < 0) return -1;
@@ -167,7 +168,8 @@ function measurePairs(value: unknown): number {
       total += 1 + 2 + nameBytes + 2 + valueBytes;
     }
   }
-  return total > 0 ? total : -1;
+  // `{}` is no User Property: nothing to write (mqtt-packet writes no packet at all for it).
+  return total;
 }
 
 /**

@@ -206,8 +206,6 @@ describe('protocol: plain encoders', () => {
         ['a number payload', { ...base, payload: 5 as unknown as Buffer }, 4],
         ['a property not allowed on PUBLISH', { ...base, properties: { reasonString: 'x' } as never }, 5],
         ['an unknown property', { ...base, properties: { colour: 'red' } as never }, 5],
-        ['an empty User Property object (mqtt-packet writes no bytes at all)', { ...base, properties: { userProperties: {} } }, 5],
-        ['an empty Subscription Identifier list (mqtt-packet writes no bytes at all)', { ...base, properties: { subscriptionIdentifier: [] as never } }, 5],
         ['a Topic Alias out of range', { ...base, properties: { topicAlias: 70_000 } }, 5],
         ['a boolean given as a number', { ...base, properties: { payloadFormatIndicator: 1 as never } }, 5],
         ['a string correlation data', { ...base, properties: { correlationData: 'abc' as never } }, 5],
@@ -215,6 +213,28 @@ describe('protocol: plain encoders', () => {
         ['a repeated Topic Alias', { ...base, properties: { topicAlias: [1, 2] as never } }, 5],
       ];
       for (const [label, packet, version] of cases) expectFallback(packet, version, label);
+    });
+  });
+
+  describe('empty property values', () => {
+    const base: IPublishPacket = { cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, messageId: 1, dup: false, retain: false };
+    const cases: [string, Packet, Packet][] = [
+      ['PUBLISH with an empty User Property object', { ...base, properties: { userProperties: {} } }, { ...base, properties: {} }],
+      ['PUBLISH with an empty Subscription Identifier list', { ...base, properties: { subscriptionIdentifier: [] as never } }, { ...base, properties: {} }],
+      ['PUBLISH with a User Property name and no values', { ...base, properties: { userProperties: { a: [] } } }, { ...base, properties: {} }],
+      ['DISCONNECT with an empty User Property object', { cmd: 'disconnect', reasonCode: 0, properties: { userProperties: {} } }, { cmd: 'disconnect', reasonCode: 0, properties: {} }],
+    ];
+    for (const [label, packet, without] of cases) {
+      it(`${label} is encoded as none (mqtt-packet alone wrote no bytes, losing the packet)`, () => {
+        expect(mqttPacket.generate(packet, { protocolVersion: 5 }).length, 'mqtt-packet').to.equal(0);
+        const bytes = encodePlainFirst(packet, 5);
+        expect(bytes).to.deep.equal(encodePacket(without, 5));
+        expect(decode(bytes, 5).cmd).to.equal(packet.cmd);
+      });
+    }
+
+    it('encodePacket refuses to return an empty packet', () => {
+      expect(() => encodePacket({ ...base, properties: { userProperties: {} } }, 5)).to.throw(TypeError, /publish.*no bytes/);
     });
   });
 
@@ -426,7 +446,6 @@ describe('protocol: plain encoders', () => {
         ['CONNACK with a property not allowed on it', { cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { topicAlias: 1 } as never }, 5],
         ['v5 UNSUBACK without reason codes', { cmd: 'unsuback', messageId: 1 } as Packet, 5],
         ['DISCONNECT with a reason code over 255', { cmd: 'disconnect', reasonCode: 300 }, 5],
-        ['DISCONNECT with an empty User Property object', { cmd: 'disconnect', reasonCode: 0, properties: { userProperties: {} } }, 5],
       ];
       for (const [label, packet, version] of cases) expectFallback(packet, version, label);
     });

@@ -9,7 +9,7 @@
  */
 import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import { encodePacket } from '../../protocol/encoder.js';
+import { encodePlainFirst } from '../../protocol/encoder.js';
 import type { DeliveryInfo, DropCause, QoS, RoutedMessage } from './api.js';
 import { SessionState } from './api.js';
 import { asBuffer, isExpired, remainingExpiry } from './message.js';
@@ -116,7 +116,7 @@ function applyAlias(s: SessionData, packet: IPublishPacket): { topic: string; al
 function fitsClient(s: SessionData, packet: IPublishPacket): boolean {
   const max = s.conn!.clientMaxPacketSize;
   if (max === undefined) return true;
-  return encodePacket(packet, 5).length <= max;
+  return encodePlainFirst(packet, 5).length <= max;
 }
 
 /**

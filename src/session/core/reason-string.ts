@@ -26,7 +26,7 @@ import type {
   ISubackPacket,
   IUnsubackPacket,
 } from 'mqtt-packet';
-import { encodePacket } from '../../protocol/encoder.js';
+import { encodePlainFirst } from '../../protocol/encoder.js';
 
 /** The v5 packets that may carry a Reason String. */
 export type PacketWithReasonString =
@@ -56,6 +56,6 @@ export function withReasonString<P extends PacketWithReasonString>(packet: P, re
   if (!limits.requestProblemInformation) return packet;
   const withReason = { ...packet, properties: { ...packet.properties, reasonString: reason } } as P;
   const max = limits.clientMaxPacketSize;
-  if (max !== undefined && encodePacket(withReason, 5).length > max) return packet;
+  if (max !== undefined && encodePlainFirst(withReason, 5).length > max) return packet;
   return withReason;
 }

@@ -90,6 +90,37 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('a PUBLISH in flight that no longer fits the Maximum Packet Size of the resuming connection is discarded, the rest resent with DUP [MQTT-3.1.2-24,25]', async () => {
+      const first = await rawV5(broker(), 'mps-resend', { clean: false, properties: { sessionExpiryInterval: 60 } });
+      const pub = await v5(broker(), { clientId: 'mps-resend-pub' });
+      let second: Awaited<ReturnType<typeof rawV5>> | undefined;
+      try {
+        expect(await rawSubscribe(first.raw, 1, [{ topic: 'mps/resend', qos: 1 }])).to.deep.equal([1]);
+        await pub.c.publishAsync('mps/resend', Buffer.alloc(300, 0x62), { qos: 1 });
+        await pub.c.publishAsync('mps/resend', 'small', { qos: 1 });
+        // Both reach the first connection, which acknowledges neither: both stay in flight.
+        const sent = [await expectNext<IPublishPacket>(first.raw, 'publish'), await expectNext<IPublishPacket>(first.raw, 'publish')];
+        expect(sent.map((p) => p.payload.length)).to.deep.equal([300, 5]);
+        const droppedBefore = broker().stats().counters.sessionDropped;
+        // The session resumes on a connection that takes at most 100 bytes (a takeover, or a
+        // resume once the first is gone: both resend what is in flight).
+        second = await rawV5(broker(), 'mps-resend', { clean: false, properties: { sessionExpiryInterval: 60, maximumPacketSize: 100 } });
+        expect([second.connack.reasonCode, second.connack.sessionPresent]).to.deep.equal([0, true]);
+        const resent = await expectNext<IPublishPacket>(second.raw, 'publish');
+        expect([String(resent.payload), resent.dup, resent.messageId]).to.deep.equal(['small', true, sent[1]!.messageId]);
+        // The big one was discarded as delivered and counted, not held: the next message follows.
+        expect(broker().stats().counters.sessionDropped).to.equal(droppedBefore + 1);
+        second.raw.send({ cmd: 'puback', messageId: resent.messageId } as Packet);
+        await pub.c.publishAsync('mps/resend', 'next', { qos: 1 });
+        const next = await expectNext<IPublishPacket>(second.raw, 'publish');
+        expect([String(next.payload), next.dup]).to.deep.equal(['next', false]);
+      } finally {
+        first.raw.destroy();
+        second?.raw.destroy();
+        await forceClose(pub.c);
+      }
+    });
+
     // ---- topic aliases ----
 
     it('honours client→server topic aliases (MQTT.js autoAssignTopicAlias) [MQTT-3.3.2-12]', async () => {

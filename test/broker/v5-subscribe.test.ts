@@ -57,6 +57,21 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('a SUBSCRIBE to a filter the session holds replaces that subscription, options and Subscription Identifier included [MQTT-3.8.4-3]', async () => {
+      const self = await v5(broker(), { clientId: 'resub-self' });
+      try {
+        await self.c.subscribeAsync('resub/t', { qos: 1, nl: true, properties: { subscriptionIdentifier: 9 } });
+        // Replaced: QoS 0, no No Local, no identifier (its absence is stored too, 5.0 3.8.2.1.2).
+        await self.c.subscribeAsync('resub/t', { qos: 0 });
+        const got = publishes(self.c, 1);
+        await self.c.publishAsync('resub/t', 'own', { qos: 1 });
+        const [p] = await got;
+        expect([String(p!.payload), p!.qos, p!.properties?.subscriptionIdentifier]).to.deep.equal(['own', 0, undefined]);
+      } finally {
+        await forceClose(self.c);
+      }
+    });
+
     it('Retain As Published keeps RETAIN on forwarding; without it RETAIN is cleared [MQTT-3.3.1-12,13]', async () => {
       const keep = await v5(broker(), { clientId: 'rap-1' });
       const clear = await v5(broker(), { clientId: 'rap-0' });
@@ -198,19 +213,23 @@ for (const placement of PLACEMENTS) {
       }
     });
 
-    it('SUBACK reason codes: 0x9E shared and 0xA2 wildcard subscriptions not supported, QoS capped at maximumQoS [MQTT-3.2.2-*]', async () => {
+    it('without shared or wildcard subscriptions: DISCONNECT 0x9E / 0xA2 for a SUBSCRIBE with one (5.0 sections 3.2.2.3.11, 3.2.2.3.13); QoS capped at maximumQoS', async () => {
       await restart({ sharedSubscriptionAvailable: false, wildcardSubscriptionAvailable: false, maximumQoS: 1 });
-      const { raw } = await rawV5(broker(), 'suback-unsupported');
+      const shared = await rawV5(broker(), 'unsupported-shared');
+      const wildcard = await rawV5(broker(), 'unsupported-wildcard');
+      const plain = await rawV5(broker(), 'unsupported-plain');
       try {
-        const granted = await rawSubscribe(raw, 1, [
-          { topic: '$share/g/plain', qos: 1 },
-          { topic: 'w/+', qos: 1 },
-          { topic: 'w/#', qos: 1 },
-          { topic: 'plain', qos: 2 },
-        ]);
-        expect(granted).to.deep.equal([0x9e, 0xa2, 0xa2, 1]);
+        // CONNACK told the client, so a SUBSCRIBE with one is a Protocol Error, not a SUBACK failure.
+        expect([shared.connack.properties?.sharedSubscriptionAvailable, wildcard.connack.properties?.wildcardSubscriptionAvailable]).to.deep.equal([false, false]);
+        shared.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'plain', qos: 1 }, { topic: '$share/g/plain', qos: 1 }] } as Packet);
+        wildcard.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'plain', qos: 1 }, { topic: 'w/+', qos: 1 }] } as Packet);
+        const seen = [await packetsUntilClosed(shared.raw), await packetsUntilClosed(wildcard.raw)];
+        expect(seen.map((packets) => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]))).to.deep.equal([[['disconnect', 0x9e]], [['disconnect', 0xa2]]]);
+        expect(await rawSubscribe(plain.raw, 1, [{ topic: 'plain', qos: 2 }])).to.deep.equal([1]);
       } finally {
-        raw.destroy();
+        shared.raw.destroy();
+        wildcard.raw.destroy();
+        plain.raw.destroy();
       }
     });
 

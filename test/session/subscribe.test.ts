@@ -72,16 +72,35 @@ describe('session core: SUBSCRIBE / UNSUBSCRIBE', () => {
         expect(h.actionsOf('sendRetained')).to.have.length(0);
       });
 
-      it('refuses shared subscriptions when not available (v5: 0x9E)', () => {
+      it(v === 5
+        ? 'shared subscriptions when Shared Subscription Available is 0: DISCONNECT 0x9E, nothing subscribed (5.0 section 3.2.2.3.13)'
+        : 'refuses shared subscriptions when not available with SUBACK 0x80', () => {
         const h = new Harness({ config: { sharedSubscriptionAvailable: false } });
         h.connect(v);
-        expect(only(h.send(subscribe(1, [{ topic: '$share/g/a', qos: 1 }])), 'suback')[0]!.granted).to.deep.equal([v === 5 ? 0x9e : 0x80]);
+        const reply = h.send(subscribe(1, [{ topic: 'a', qos: 1 }, { topic: '$share/g/a', qos: 1 }]));
+        if (v === 5) {
+          expect(reply).to.deep.equal([{ cmd: 'disconnect', reasonCode: 0x9e, properties: { reasonString: 'shared subscription, but Shared Subscription Available is 0 (5.0 section 3.2.2.3.13)' } }]);
+          expect(h.closed).to.equal(true);
+          expect(h.actionsOf('subscribe')).to.have.length(0);
+        } else {
+          expect(only(reply, 'suback')[0]!.granted).to.deep.equal([1, 0x80]);
+        }
       });
 
-      it('refuses wildcard subscriptions when not available (v5: 0xA2)', () => {
+      it(v === 5
+        ? 'wildcard subscriptions when Wildcard Subscription Available is 0: DISCONNECT 0xA2, nothing subscribed (5.0 section 3.2.2.3.11)'
+        : 'refuses wildcard subscriptions when not available with SUBACK 0x80', () => {
         const h = new Harness({ config: { wildcardSubscriptionAvailable: false } });
         h.connect(v);
-        expect(only(h.send(subscribe(1, [{ topic: 'a/#', qos: 1 }])), 'suback')[0]!.granted).to.deep.equal([v === 5 ? 0xa2 : 0x80]);
+        const reply = h.send(subscribe(1, [{ topic: 'a', qos: 1 }, { topic: 'a/#', qos: 1 }]));
+        if (v === 5) {
+          expect(only(reply, 'disconnect').map((p) => p.reasonCode)).to.deep.equal([0xa2]);
+          expect(only(reply, 'suback')).to.deep.equal([]);
+          expect(h.closed).to.equal(true);
+          expect(h.actionsOf('subscribe')).to.have.length(0);
+        } else {
+          expect(only(reply, 'suback')[0]!.granted).to.deep.equal([1, 0x80]);
+        }
       });
     });
   }
@@ -107,6 +126,23 @@ describe('session core: SUBSCRIBE / UNSUBSCRIBE', () => {
       h.connect(5);
       h.send(subscribe(1, [{ topic: 'a', qos: 0 }, { topic: 'b', qos: 0 }], { subscriptionIdentifier: 42 }));
       expect(h.actionsOf('subscribe')[0]!.entries.map((e) => e.options.subscriptionId)).to.deep.equal([42, 42]);
+    });
+
+    it('a Subscription Identifier of 0 is a protocol error: DISCONNECT 0x82, nothing subscribed (5.0 section 3.8.2.1.2)', () => {
+      const h = new Harness();
+      h.connect(5);
+      expect(only(h.send(subscribe(1, [{ topic: 'a', qos: 0 }], { subscriptionIdentifier: 0 })), 'disconnect')[0]!.reasonCode).to.equal(0x82);
+      expect(h.actionsOf('subscribe')).to.have.length(0);
+    });
+
+    it('a Subscription Identifier included twice is a protocol error: DISCONNECT 0x82, nothing subscribed (5.0 section 3.8.2.1.2)', () => {
+      const h = new Harness();
+      h.connect(5);
+      // mqtt-packet decodes the two identifiers of such a SUBSCRIBE into an array.
+      const twice = { subscriptionIdentifier: [5, 6] as unknown as number };
+      expect(only(h.send(subscribe(1, [{ topic: 'a', qos: 0 }], twice)), 'disconnect')[0]!.reasonCode).to.equal(0x82);
+      expect(h.closed).to.equal(true);
+      expect(h.actionsOf('subscribe')).to.have.length(0);
     });
 
     it('closes with 0xA1 on a subscription identifier when they are not available', () => {

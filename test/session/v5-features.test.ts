@@ -57,6 +57,37 @@ describe('session core: MQTT 5.0 features', () => {
     });
   });
 
+  describe('properties included more than once', () => {
+    // mqtt-packet decodes a repeated property into an array of its values.
+    const twice = (value: number | string | boolean | Buffer): never => [value, value] as never;
+
+    for (const [name, value] of [
+      ['messageExpiryInterval', 10],
+      ['topicAlias', 1],
+      ['payloadFormatIndicator', true],
+      ['contentType', 'text/plain'],
+      ['responseTopic', 'reply/here'],
+      ['correlationData', Buffer.from('c')],
+    ] as const) {
+      it(`a PUBLISH with ${name} twice is a protocol error: DISCONNECT 0x82, nothing routed (5.0 section 3.3.2.3)`, () => {
+        const h = new Harness();
+        h.connect(5);
+        const reply = h.send(publish('a', 1, 1, { properties: { [name]: twice(value) } }));
+        expect(only(reply, 'disconnect').map((p) => p.reasonCode)).to.deep.equal([0x82]);
+        expect(only(reply, 'puback')).to.deep.equal([]);
+        expect(h.routed).to.deep.equal([]);
+        expect(h.closed).to.equal(true);
+      });
+    }
+
+    it('a Message Expiry Interval sent twice is never forwarded as 0 [MQTT-3.3.2-6]', () => {
+      const h = new Harness();
+      h.connect(5);
+      h.send(publish('a', 0, undefined, { properties: { messageExpiryInterval: twice(10) } }));
+      expect(h.routed.map((m) => m.expiresAt)).to.deep.equal([]);
+    });
+  });
+
   describe('message expiry', () => {
     it('sets expiresAt from the Message Expiry Interval of an inbound PUBLISH', () => {
       const h = new Harness();

@@ -6,7 +6,7 @@ import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { ConnackReturnCode, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { AttachContext, ProtocolVersion, SessionConfig } from './api.js';
-import { isUtf8Payload, payloadBytes } from './message.js';
+import { isUtf8Payload, payloadBytes, repeatedProperty } from './message.js';
 import { UNKNOWN_CLIENT, withReasonString, type ReasonStringLimits } from './reason-string.js';
 import type { Connection } from './session-data.js';
 
@@ -90,6 +90,28 @@ export function reasonStringLimitsOf(connect: IConnectPacket): ReasonStringLimit
   return { requestProblemInformation: p?.requestProblemInformation !== false, clientMaxPacketSize: p?.maximumPacketSize || undefined };
 }
 
+/** CONNECT properties that may appear only once (MQTT 5.0 section 3.1.2.11). */
+const SINGLE_CONNECT_PROPERTIES = [
+  'sessionExpiryInterval',
+  'receiveMaximum',
+  'maximumPacketSize',
+  'topicAliasMaximum',
+  'requestResponseInformation',
+  'requestProblemInformation',
+  'authenticationMethod',
+  'authenticationData',
+] as const satisfies readonly (keyof NonNullable<IConnectPacket['properties']>)[];
+
+/** Will properties that may appear only once (MQTT 5.0 section 3.1.3.2). */
+const SINGLE_WILL_PROPERTIES = [
+  'willDelayInterval',
+  'payloadFormatIndicator',
+  'messageExpiryInterval',
+  'contentType',
+  'responseTopic',
+  'correlationData',
+] as const satisfies readonly (keyof NonNullable<NonNullable<IConnectPacket['will']>['properties']>)[];
+
 function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachContext): AcceptedConnect | RefusedConnect {
   const level = connect.protocolVersion ?? 4;
   const name = connect.protocolId ?? 'MQTT';
@@ -115,6 +137,9 @@ function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachCon
   }
 
   if (v5) {
+    // "It is a Protocol Error to include the [property] more than once" (5.0 sections 3.1.2.11, 3.1.3.2).
+    const repeated = repeatedProperty(props, SINGLE_CONNECT_PROPERTIES) ?? repeatedProperty(connect.will?.properties, SINGLE_WILL_PROPERTIES);
+    if (repeated !== undefined) return refuse(5, ReasonCode.ProtocolError, `CONNECT with ${repeated} more than once (5.0 sections 3.1.2.11, 3.1.3.2)`);
     if (props?.receiveMaximum === 0) return refuse(5, ReasonCode.ProtocolError, 'Receive Maximum 0 is a protocol error (MQTT 5.0 section 3.1.2.11.3)');
     if (props?.maximumPacketSize === 0) return refuse(5, ReasonCode.ProtocolError, 'Maximum Packet Size 0: protocol error');
     if (props?.authenticationData !== undefined && props.authenticationMethod === undefined) {
@@ -252,6 +277,11 @@ const MQTT_NAME = [0x4d, 0x51, 0x54, 0x54]; // "MQTT"
  * - Level 4 with another name → CONNACK 0x01: 3.1.1 lets the Server just disconnect
  *   [MQTT-3.1.2-1], the return code tells the client it reached an MQTT server all the same.
  * - Any other level → CONNACK 0x01 in the 3.1.1 form, which every version reads [MQTT-3.1.2-2].
+ *
+ * The v5 CONNACK carries its Reason String with no limit applied (`UNKNOWN_CLIENT`), on purpose:
+ * the limits are the CONNECT's Request Problem Information [MQTT-3.1.2-29] and Maximum Packet
+ * Size [MQTT-3.2.2-19], and this CONNECT could not be read, so the client specified neither
+ * (absent means 1 and the protocol's own maximum). The strings here are short and fixed.
  */
 export function answerUndecodableConnect(bytes: Uint8Array, fault: 'malformed' | 'protocol' | 'too-large'): UndecodableConnectAnswer {
   const silent = (reason: string): UndecodableConnectAnswer => ({ connack: undefined, code: ReasonCode.MalformedPacket, reason, version: 4 });

@@ -42,6 +42,19 @@ export function isExpired(message: RoutedMessage, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;
 }
 
+/**
+ * The first of `names` that `properties` holds more than once, or undefined. Each property's own
+ * section of MQTT 5.0 says "It is a Protocol Error to include [it] more than once" (all but User
+ * Property, and Subscription Identifier on a PUBLISH from the Server). mqtt-packet does not
+ * refuse a repeat but decodes the values into an array, which the core would misread: a
+ * repeated Message Expiry Interval went out as 0, a repeated Subscription Identifier made the
+ * register refuse the whole SUBSCRIBE and no SUBACK was ever sent.
+ */
+export function repeatedProperty<P extends object>(properties: P | undefined, names: readonly (keyof P & string)[]): string | undefined {
+  if (properties === undefined) return undefined;
+  return names.find((name) => Array.isArray(properties[name]));
+}
+
 /** True when `payload` is well-formed UTF-8 (for Payload Format Indicator 1, MQTT 5.0 section 3.3.2.3.2). */
 export function isUtf8Payload(payload: Uint8Array): boolean {
   try {

@@ -8,7 +8,7 @@ import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPub
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { RoutedMessage } from './api.js';
-import { expiryFrom, isUtf8Payload, messageProperties } from './message.js';
+import { expiryFrom, isUtf8Payload, messageProperties, repeatedProperty } from './message.js';
 import { fault, type Fault, type Out } from './out.js';
 import type { SessionData } from './session-data.js';
 
@@ -33,11 +33,24 @@ function resolveTopic(s: SessionData, packet: IPublishPacket): string | Fault {
   return packet.topic;
 }
 
+/** PUBLISH properties that may appear only once (MQTT 5.0 sections 3.3.2.3.2 to 3.3.2.3.9). */
+const SINGLE_PUBLISH_PROPERTIES = [
+  'payloadFormatIndicator',
+  'messageExpiryInterval',
+  'topicAlias',
+  'responseTopic',
+  'correlationData',
+  'contentType',
+] as const satisfies readonly (keyof NonNullable<IPublishPacket['properties']>)[];
+
 /** An inbound PUBLISH; returns a fault to close the connection with. */
 export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, now: number): Fault | undefined {
   const conn = s.conn!;
   const v5 = conn.version === 5;
   const { qos } = packet;
+  const repeated = v5 ? repeatedProperty(packet.properties, SINGLE_PUBLISH_PROPERTIES) : undefined;
+  // "It is a Protocol Error to include the [property] more than once" (5.0 section 3.3.2.3).
+  if (repeated !== undefined) return fault(ReasonCode.ProtocolError, `PUBLISH with ${repeated} more than once (5.0 section 3.3.2.3)`);
   if (qos !== 0 && qos !== 1 && qos !== 2) return fault(ReasonCode.MalformedPacket, 'PUBLISH QoS 3 [MQTT-3.3.1-4]');
   if (qos === 0 && packet.dup) return fault(ReasonCode.MalformedPacket, 'DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]');
   if (qos > 0 && !(Number.isInteger(packet.messageId) && packet.messageId! > 0 && packet.messageId! <= 65535)) {

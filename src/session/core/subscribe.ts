@@ -21,13 +21,15 @@ export function handleSubscribe(s: SessionData, out: Out, packet: ISubscribePack
   const packetId = packet.messageId;
   if (!packetId) return fault(ReasonCode.ProtocolError, 'SUBSCRIBE without a non-zero packet identifier [MQTT-2.3.1-1]');
   if (!packet.subscriptions || packet.subscriptions.length === 0) {
-    return fault(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter [MQTT-3.8.3-3]');
+    return fault(ReasonCode.ProtocolError, 'SUBSCRIBE with no topic filter [MQTT-3.8.3-3 (3.1.1), MQTT-3.8.3-2 (5.0)]');
   }
   if (s.pendingSubscribes.inUse(packetId)) return fault(ReasonCode.PacketIdentifierInUse, `SUBSCRIBE packet id ${packetId} already in use`);
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined;
+  // mqtt-packet decodes a repeated Subscription Identifier into an array (see repeatedProperty).
+  if (Array.isArray(subscriptionId)) return fault(ReasonCode.ProtocolError, 'SUBSCRIBE with the Subscription Identifier more than once (5.0 section 3.8.2.1.2)');
   if (subscriptionId !== undefined) {
     if (!s.config.subscriptionIdentifiersAvailable) {
-      return fault(ReasonCode.SubscriptionIdentifiersNotSupported, 'Subscription Identifiers are not supported');
+      return fault(ReasonCode.SubscriptionIdentifiersNotSupported, 'Subscription Identifier, but Subscription Identifiers Available is 0 (5.0 section 3.2.2.3.12)');
     }
     if (subscriptionId < 1 || subscriptionId > 268_435_455) return fault(ReasonCode.ProtocolError, 'Subscription Identifier 0 is a protocol error (MQTT 5.0 section 3.8.2.1.2)');
   }
@@ -48,12 +50,17 @@ export function handleSubscribe(s: SessionData, out: Out, packet: ISubscribePack
     }
     // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
     if (v5 && group !== undefined && sub.nl) return fault(ReasonCode.ProtocolError, 'No Local on a shared subscription [MQTT-3.8.3-4]');
+    // A v5 client was told in CONNACK that these are not available: a SUBSCRIBE with one is a
+    // Protocol Error answered with DISCONNECT 0x9E / 0xA2 (5.0 sections 3.2.2.3.13, 3.2.2.3.11),
+    // as a Subscription Identifier is with 0xA1 above. A 3.1.1 client was told nothing: 0x80.
     if (group !== undefined && !s.config.sharedSubscriptionAvailable) {
-      codes.push(failure(ReasonCode.SharedSubscriptionsNotSupported));
+      if (v5) return fault(ReasonCode.SharedSubscriptionsNotSupported, 'shared subscription, but Shared Subscription Available is 0 (5.0 section 3.2.2.3.13)');
+      codes.push(SUBACK_FAILURE);
       continue;
     }
     if (hasWildcard(filter) && !s.config.wildcardSubscriptionAvailable) {
-      codes.push(failure(ReasonCode.WildcardSubscriptionsNotSupported));
+      if (v5) return fault(ReasonCode.WildcardSubscriptionsNotSupported, 'wildcard subscription, but Wildcard Subscription Available is 0 (5.0 section 3.2.2.3.11)');
+      codes.push(SUBACK_FAILURE);
       continue;
     }
     // The Server may grant a lower QoS than asked (MQTT 3.1.1 and 5.0 section 3.8.4).
@@ -100,8 +107,10 @@ export function completeSubscribe(s: SessionData, out: Out, packetId: number, re
     pending.codes[slot] = entry.options.qos;
     const shared = entry.filter.startsWith('$share/');
     const rh = entry.options.retainHandling ?? 0;
-    // Retained messages: Retain Handling 0 always, 1 only for a new subscription, never for a
-    // shared one [MQTT-3.3.1-9,10,11 (5.0)]; 3.1.1 always [MQTT-3.3.1-6, MQTT-3.8.4-3].
+    // Retained messages: Retain Handling 0 always (a replaced subscription too [MQTT-3.8.4-4]),
+    // 1 only for a new subscription, 2 never [MQTT-3.3.1-9,10,11 (5.0)]; never for a shared one
+    // ("No retained messages are sent", 5.0 section 3.8.4, no rule id); 3.1.1 always
+    // [MQTT-3.3.1-6, MQTT-3.8.4-3].
     if (!shared && s.config.retainAvailable && (rh === 0 || (rh === 1 && result.isNew))) wantRetained.push(i);
   });
   sendSuback(s, out, packetId, pending.codes as number[]);

@@ -1,0 +1,74 @@
+/**
+ * MQTT 5 properties a client includes more than once, end to end. Each property's section says
+ * "It is a Protocol Error to include [it] more than once"; the decoder (mqtt-packet) turns the
+ * repeats into an array, which the session core now refuses with DISCONNECT 0x82. Before, a
+ * repeated Subscription Identifier left the SUBSCRIBE unanswered for ever (the register refused
+ * the array), and a repeated Message Expiry Interval reached subscribers as 0. Raw bytes,
+ * since no client library sends such packets.
+ */
+import { expect } from 'chai';
+import type { IDisconnectPacket, Packet } from 'mqtt-packet';
+import { PLACEMENTS } from './helpers.js';
+import { brokerPerTest, packetsUntilClosed, rawSubscribe, rawV5 } from './v5-helpers.js';
+
+const codes = (packets: Packet[]): [string, number | undefined][] => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]);
+
+/** An MQTT string: two length bytes, then its UTF-8 bytes. */
+function str(s: string): number[] {
+  const bytes = [...Buffer.from(s, 'utf8')];
+  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+}
+
+/** A whole packet: fixed header byte, one-byte Remaining Length (< 128), body. */
+function frame(first: number, body: number[]): number[] {
+  if (body.length >= 128) throw new Error('test frame too long for a one-byte Remaining Length');
+  return [first, body.length, ...body];
+}
+
+for (const placement of PLACEMENTS) {
+  describe(`v5 repeated properties: ${placement.name}`, function () {
+    this.timeout(10000);
+    const { broker } = brokerPerTest(placement.options);
+
+    it('a SUBSCRIBE with the Subscription Identifier twice gets DISCONNECT 0x82, not silence (5.0 section 3.8.2.1.2)', async () => {
+      const { raw } = await rawV5(broker(), 'twice-sid');
+      try {
+        const properties = [0x0b, 5, 0x0b, 6]; // Subscription Identifier 5, then 6
+        raw.sendBytes(frame(0x82, [0, 1, properties.length, ...properties, ...str('twice/sid'), 1]));
+        expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['disconnect', 0x82]]);
+      } finally {
+        raw.destroy();
+      }
+    });
+
+    for (const [name, property] of [
+      ['Message Expiry Interval', [0x02, 0, 0, 0, 10, 0x02, 0, 0, 0, 20]],
+      ['Topic Alias', [0x23, 0, 1, 0x23, 0, 2]],
+      ['Content Type', [0x03, ...str('a'), 0x03, ...str('b')]],
+    ] as const) {
+      it(`a PUBLISH with the ${name} twice gets DISCONNECT 0x82 and is neither acknowledged nor forwarded (5.0 section 3.3.2.3)`, async () => {
+        const { raw } = await rawV5(broker(), `twice-${property[0]}`);
+        try {
+          const topic = `twice/${property[0]}`;
+          // Subscribed itself: a forwarded copy would reach this very connection, and before
+          // its PUBACK (the route is dispatched on its own thread first).
+          expect(await rawSubscribe(raw, 1, [{ topic, qos: 1 }])).to.deep.equal([1]);
+          raw.sendBytes(frame(0x32, [...str(topic), 0, 2, property.length, ...property, 0x78]));
+          expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['disconnect', 0x82]]);
+        } finally {
+          raw.destroy();
+        }
+      });
+    }
+
+    it('a CONNECT with the Receive Maximum twice is refused with CONNACK 0x82 (5.0 section 3.1.2.11)', async () => {
+      const { raw, connack } = await rawV5(broker(), 'twice-connect', { properties: { receiveMaximum: [5, 6] } });
+      try {
+        expect(connack.reasonCode).to.equal(0x82);
+        expect(await packetsUntilClosed(raw)).to.deep.equal([]);
+      } finally {
+        raw.destroy();
+      }
+    });
+  });
+}

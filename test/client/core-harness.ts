@@ -14,7 +14,9 @@ export function testConfig(overrides: Partial<CoreConfig> = {}): CoreConfig {
   return {
     protocolVersion: 4,
     clientId: 'test-client',
-    clean: true,
+    // Clean Start 0: many tests resume a session (Session Present 1), which a client that
+    // asked for a clean start must refuse [MQTT-3.2.2-4].
+    clean: false,
     keepalive: 0,
     recvIdlePingPeriod: 0,
     recvIdleAbortPeriod: 0,

@@ -266,12 +266,151 @@ describe('client core: MQTT 5 topic aliases', () => {
     expect(topics).to.deep.equal(['x/y', 'x/y']);
   });
 
-  it('incoming: an unknown or out-of-range alias is a protocol error: DISCONNECT 0x94 [MQTT-3.3.2-10]', () => {
+  for (const alias of [0, 6]) {
+    it(`incoming: topic alias ${alias}, outside 1..our Topic Alias Maximum, is DISCONNECT 0x94 (section 3.3.4) [MQTT-3.3.2-11]`, () => {
+      const h = new CoreHarness(testConfig({ protocolVersion: 5, properties: { topicAliasMaximum: 5 } }));
+      h.connect();
+      h.takeWritten();
+      h.feed({ cmd: 'publish', topic: 'x', payload: Buffer.from('2'), qos: 0, dup: false, retain: false, properties: { topicAlias: alias } });
+      expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x94 });
+      expect(h.core.state).to.equal(ClientState.Backoff);
+    });
+  }
+
+  it('incoming: an empty topic with an alias that has no mapping yet is a Protocol Error: DISCONNECT 0x82 (section 3.3.4)', () => {
     const h = new CoreHarness(testConfig({ protocolVersion: 5, properties: { topicAliasMaximum: 5 } }));
     h.connect();
     h.takeWritten();
+    h.takeEvents();
     h.feed({ cmd: 'publish', topic: '', payload: Buffer.from('2'), qos: 0, dup: false, retain: false, properties: { topicAlias: 4 } });
-    expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x94 });
+    expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x82 });
+    expect(h.takeEvents().map((e) => e.type)).to.not.include('message');
     expect(h.core.state).to.equal(ClientState.Backoff);
+  });
+
+  it('incoming: mappings do not outlive the connection [MQTT-3.3.2-7]', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5, properties: { topicAliasMaximum: 5 } }));
+    h.connect();
+    h.feed({ cmd: 'publish', topic: 'x/y', payload: Buffer.from('1'), qos: 0, dup: false, retain: false, properties: { topicAlias: 3 } });
+    h.reconnect({ sessionPresent: true });
+    h.takeWritten();
+    h.feed({ cmd: 'publish', topic: '', payload: Buffer.from('2'), qos: 0, dup: false, retain: false, properties: { topicAlias: 3 } });
+    expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x82 });
+  });
+});
+
+describe('client core: incoming topic names', () => {
+  it('MQTT 5: an empty topic without a topic alias is a Protocol Error: DISCONNECT 0x82 (section 3.3.2.1)', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+    h.connect();
+    h.takeWritten();
+    h.takeEvents();
+    h.feed({ cmd: 'publish', topic: '', payload: Buffer.from('x'), qos: 0, dup: false, retain: false });
+    expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x82 });
+    expect(h.takeEvents().map((e) => e.type)).to.not.include('message');
+  });
+
+  it('MQTT 3.1.1: an empty topic is not delivered; the connection is closed [MQTT-4.7.3-1]', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 4 }));
+    h.connect();
+    h.takeEvents();
+    h.takeActions();
+    h.feed({ cmd: 'publish', topic: '', payload: Buffer.from('x'), qos: 0, dup: false, retain: false });
+    expect(h.takeEvents().map((e) => e.type)).to.not.include('message');
+    expect(h.takeActions()).to.deep.include({ type: 'close', graceful: false });
+    expect(h.core.state).to.equal(ClientState.Backoff);
+  });
+
+  it('a topic name with a wildcard is not delivered: DISCONNECT 0x90 [MQTT-3.3.2-2]', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+    h.connect();
+    h.takeWritten();
+    h.takeEvents();
+    h.feed({ cmd: 'publish', topic: 'a/+', payload: Buffer.from('x'), qos: 1, messageId: 3, dup: false, retain: false });
+    expect(h.takeEvents().map((e) => e.type)).to.not.include('message');
+    expect(h.takeWritten().map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode])).to.deep.equal([['disconnect', 0x90]]);
+  });
+});
+
+describe('client core: what the server said it cannot take (CONNACK limits)', () => {
+  it("refuses a SUBSCRIBE over the server's Maximum Packet Size with PacketTooLargeError [MQTT-3.2.2-15]", () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+    h.connect({ properties: { maximumPacketSize: 64 } });
+    h.takeWritten();
+    h.takeEvents();
+    h.subscribe(`a/${'x'.repeat(100)}`);
+    expect(failure(h.takeEvents())).to.be.instanceOf(PacketTooLargeError);
+    expect(h.wire()).to.deep.equal([]);
+    expect(h.core.packetIdsInUse).to.equal(0);
+    h.unsubscribe(`a/${'x'.repeat(100)}`);
+    expect(failure(h.takeEvents())).to.be.instanceOf(PacketTooLargeError);
+    expect(h.wire()).to.deep.equal([]);
+  });
+
+  for (const [flag, filter, code] of [
+    ['wildcardSubscriptionAvailable', 'a/#', 0xa2],
+    ['wildcardSubscriptionAvailable', '$share/g/a/+', 0xa2],
+    ['sharedSubscriptionAvailable', '$share/g/a', 0x9e],
+  ] as const) {
+    it(`${flag} 0: SUBSCRIBE ${filter} fails with ReasonCodeError 0x${code.toString(16)} before it is sent (section 3.2.2.3)`, () => {
+      const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+      h.connect({ properties: { [flag]: false } });
+      h.takeWritten();
+      h.takeEvents();
+      h.subscribe(filter);
+      const err = failure(h.takeEvents());
+      expect(err).to.be.instanceOf(ReasonCodeError);
+      expect((err as ReasonCodeError).reasonCode).to.equal(code);
+      expect(h.wire()).to.deep.equal([]);
+      expect(h.core.packetIdsInUse).to.equal(0);
+      h.subscribe('a/b'); // a filter it can take still goes out
+      expect(h.wire()).to.deep.equal(['subscribe:2']);
+    });
+  }
+
+  it('subscriptionIdentifiersAvailable 0: a SUBSCRIBE with a Subscription Identifier fails with 0xA1 before it is sent (section 3.2.2.3.12)', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+    h.connect({ properties: { subscriptionIdentifiersAvailable: false } });
+    h.takeWritten();
+    h.takeEvents();
+    h.apply(h.core.subscribe(99, [{ topic: 'a', qos: 0 }], { subscriptionIdentifier: 7 }, h.now));
+    expect((failure(h.takeEvents()) as ReasonCodeError).reasonCode).to.equal(0xa1);
+    expect(h.wire()).to.deep.equal([]);
+  });
+});
+
+describe('client core: limits we set, enforced on the server', () => {
+  it('more unreleased QoS 2 PUBLISHes than our Receive Maximum: DISCONNECT 0x93, the extra one not delivered [MQTT-3.3.4-9]', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5, properties: { receiveMaximum: 2 } }));
+    h.connect();
+    h.takeWritten();
+    h.takeEvents();
+    const publish = (messageId: number) => ({ cmd: 'publish' as const, topic: 't', payload: Buffer.from(String(messageId)), qos: 2 as const, messageId, dup: false, retain: false });
+    h.feed(publish(1));
+    h.feed(publish(2));
+    h.feed({ cmd: 'pubrel', messageId: 1 }); // released: its slot is free again
+    h.feed(publish(3));
+    expect(h.wire()).to.deep.equal(['pubrec:1', 'pubrec:2', 'pubcomp:1', 'pubrec:3']);
+    expect(h.takeEvents().filter((e) => e.type === 'message')).to.have.length(3);
+    h.feed(publish(4));
+    expect(h.takeWritten()[0]).to.include({ cmd: 'disconnect', reasonCode: 0x93 });
+    expect(h.takeEvents().map((e) => e.type)).to.not.include('message');
+  });
+});
+
+describe('client core: outgoing topic aliases across a reconnect', () => {
+  it('an in-flight PUBLISH sent with an alias is resent with its full topic [MQTT-3.3.2-7]', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5, autoAssignTopicAlias: true }));
+    h.connect({ properties: { topicAliasMaximum: 5 } });
+    h.publish('long/topic', '1', 1);
+    h.publish('long/topic', '2', 1);
+    const sent = h.takeWritten().filter((p) => p.cmd === 'publish') as Array<{ topic: string }>;
+    expect(sent.map((p) => p.topic)).to.deep.equal(['long/topic', '']);
+    h.reconnect({ sessionPresent: true }); // the server's new CONNACK allows no aliases at all
+    const resent = h.takeWritten().filter((p) => p.cmd === 'publish') as Array<{ topic: string; dup: boolean; properties?: { topicAlias?: number } }>;
+    expect(resent.map((p) => [p.topic, p.dup, p.properties?.topicAlias])).to.deep.equal([
+      ['long/topic', true, undefined],
+      ['long/topic', true, undefined],
+    ]);
   });
 });

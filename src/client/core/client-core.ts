@@ -31,6 +31,7 @@ import {
   ReasonCodeError,
 } from '../errors.js';
 import { reconnectDelay } from './backoff.js';
+import { connackPropertyError, isRetryableRefusal } from './connack.js';
 import { KeepaliveTimer } from './keepalive.js';
 import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } from './outbox.js';
 import { describePacket } from './packet-trace.js';
@@ -93,6 +94,9 @@ export class ClientCore {
   private serverMaxPacketSize = PROTOCOL_MAX_PACKET;
   private serverMaximumQoS: QoS = 2;
   private serverRetainAvailable = true;
+  private serverWildcardAvailable = true;
+  private serverSharedAvailable = true;
+  private serverSubscriptionIdsAvailable = true;
   private readonly outgoingAliases = new OutgoingAliases();
   private readonly incomingAliases = new IncomingAliases();
 
@@ -294,12 +298,24 @@ export class ClientCore {
   auth(reasonCode: number, properties: Record<string, unknown> | undefined, now: number): CoreOutput {
     const s = this.stateValue;
     if (this.config.protocolVersion === 5 && (s === ClientState.AwaitingConnack || s === ClientState.Connected)) {
+      if (!this.config.properties?.authenticationMethod) {
+        this.out.events.push({ type: 'error', error: new InvalidArgumentError('auth: CONNECT had no Authentication Method, so no AUTH may be sent [MQTT-4.12.0-7]') });
+        return this.flush(now);
+      }
       const packet: Packet = { cmd: 'auth', reasonCode, properties: properties as never };
+      let bytes: Buffer;
       try {
-        this.write(packet, encodePlainFirst(packet, 5), now);
+        bytes = encodePlainFirst(packet, 5);
       } catch (err) {
         this.out.events.push({ type: 'error', error: new InvalidArgumentError(`auth: cannot encode: ${(err as Error).message}`) });
+        return this.flush(now);
       }
+      // Before CONNACK the server's Maximum Packet Size is not known yet.
+      if (s === ClientState.Connected && bytes.length > this.serverMaxPacketSize) {
+        this.out.events.push({ type: 'error', error: new PacketTooLargeError(`AUTH of ${bytes.length} bytes exceeds the server's Maximum Packet Size (${this.serverMaxPacketSize}) [MQTT-3.2.2-15]`) });
+        return this.flush(now);
+      }
+      this.write(packet, bytes, now);
     }
     return this.flush(now);
   }
@@ -402,15 +418,29 @@ export class ClientCore {
     const code = this.config.protocolVersion === 5 ? (packet.reasonCode ?? 0) : (packet.returnCode ?? 0);
     if (code !== 0) {
       const name = this.config.protocolVersion === 5 ? reasonName(code) : `return code ${code}`;
-      this.lose(new ConnectError(`server refused the connection: ${name}`, 'connack', code), now, true);
+      const reason = packet.properties?.reasonString;
+      const retry = isRetryableRefusal(this.config.protocolVersion, code);
+      const message = `server refused the connection: ${name}${reason ? ` (${JSON.stringify(reason)})` : ''}${retry ? '' : '; not retried'}`;
+      this.lose(new ConnectError(message, 'connack', code), now, true, retry);
       return;
     }
+    // [MQTT-3.2.2-4] we sent Clean Start 1, so we have no session state: a server claiming one
+    // is answered by closing (the next attempt asks for a clean start again). In 3.1.1 such a
+    // CONNACK breaks the server's [MQTT-3.2.2-1]; the answer is the same.
+    if (packet.sessionPresent && this.config.clean) {
+      return this.violation('CONNACK has Session Present 1 although we sent Clean Start 1 [MQTT-3.2.2-4]', ReasonCode.ProtocolError, now);
+    }
+    const propertyError = connackPropertyError(packet.properties);
+    if (propertyError) return this.violation(propertyError, ReasonCode.ProtocolError, now);
     const props = packet.properties ?? {};
     this.serverReceiveMaximum = props.receiveMaximum ?? 65535;
     this.serverMaxPacketSize = props.maximumPacketSize ?? PROTOCOL_MAX_PACKET;
     this.outgoingAliases.maximum = props.topicAliasMaximum ?? 0;
     this.serverMaximumQoS = (props.maximumQoS ?? 2) as QoS;
     this.serverRetainAvailable = props.retainAvailable ?? true;
+    this.serverWildcardAvailable = props.wildcardSubscriptionAvailable ?? true;
+    this.serverSharedAvailable = props.sharedSubscriptionAvailable ?? true;
+    this.serverSubscriptionIdsAvailable = props.subscriptionIdentifiersAvailable ?? true;
     // [MQTT-3.2.2-21] the Server Keep Alive replaces ours.
     this.liveness.configure({ ...this.config, keepalive: props.serverKeepAlive ?? this.config.keepalive });
     if (props.assignedClientIdentifier) this.config = { ...this.config, clientId: props.assignedClientIdentifier };
@@ -478,7 +508,7 @@ export class ClientCore {
    * The connection failed or was lost: decide between reconnecting after a delay, failing the
    * first connect, and ending.
    */
-  private lose(error: Error, now: number, closeTransport: boolean): void {
+  private lose(error: Error, now: number, closeTransport: boolean, retry = true): void {
     const prev = this.stateValue;
     if (closeTransport) this.out.actions.push({ type: 'close', graceful: false });
     this.resetConnection();
@@ -490,7 +520,7 @@ export class ClientCore {
     const firstAttempt = !this.everConnected && (prev === ClientState.Connecting || prev === ClientState.AwaitingConnack);
     if (firstAttempt) {
       this.log.warn({ err: error.message }, 'connect failed');
-      const final = !this.config.retryFirstConnect || this.config.reconnectPeriod === 0;
+      const final = !retry || !this.config.retryFirstConnect || this.config.reconnectPeriod === 0;
       this.out.events.push({ type: 'connect-failed', error, final });
       if (final) {
         this.enterEnded(error);
@@ -500,6 +530,10 @@ export class ClientCore {
       this.log.warn({ err: error.message }, prev === ClientState.Connected ? 'connection lost' : 'reconnect failed');
       if (prev === ClientState.Connected) this.out.events.push({ type: 'offline', error });
       this.out.events.push({ type: 'error', error });
+      if (!retry) {
+        this.enterEnded(error);
+        return;
+      }
     }
     if (this.config.reconnectPeriod === 0) {
       this.enterEnded(new ClientClosedError(`connection lost and reconnectPeriod is 0: ${error.message}`));
@@ -637,10 +671,15 @@ export class ClientCore {
 
   private onServerDisconnect(reasonCode: number, now: number, packet: import('mqtt-packet').IDisconnectPacket): void {
     this.out.events.push({ type: 'disconnect', packet });
+    // The Reason String is for diagnostics (MQTT 5.0 section 3.14.2.2.3); a Server Reference
+    // (0x9C / 0x9D, section 4.11) is reported, never followed: the next attempt goes to the same URL.
+    const reason = packet.properties?.reasonString;
+    const reference = packet.properties?.serverReference;
+    const detail = `${reasonName(reasonCode)}${reason ? ` (${JSON.stringify(reason)})` : ''}${reference ? `; server reference ${JSON.stringify(reference)} not followed` : ''}`;
     const error =
       this.stateValue === ClientState.AwaitingConnack
-        ? new ConnectError(`server sent DISCONNECT before CONNACK: ${reasonName(reasonCode)}`, 'connack', reasonCode)
-        : new ConnectionLostError(`server sent DISCONNECT: ${reasonName(reasonCode)}`, 'server-disconnect', reasonCode);
+        ? new ConnectError(`server sent DISCONNECT before CONNACK: ${detail}`, 'connack', reasonCode)
+        : new ConnectionLostError(`server sent DISCONNECT: ${detail}`, 'server-disconnect', reasonCode);
     this.lose(error, now, true);
   }
 
@@ -649,9 +688,25 @@ export class ClientCore {
     const alias = packet.properties?.topicAlias;
     if (this.config.protocolVersion === 5 && alias !== undefined) {
       const max = this.config.properties?.topicAliasMaximum ?? 0;
+      // MQTT 5.0 section 3.3.4: an alias of 0 or above our Topic Alias Maximum is 0x94
+      // [MQTT-3.3.2-11]; an empty topic with an alias that has no mapping yet is 0x82.
+      if (!Number.isInteger(alias) || alias < 1 || alias > max) {
+        return this.violation(`topic alias ${alias} outside 1..${max} [MQTT-3.3.2-11]`, ReasonCode.TopicAliasInvalid, now);
+      }
       const resolved = this.incomingAliases.resolve(topic, alias, max);
-      if (resolved === undefined) return this.violation(`topic alias ${alias} unknown or outside 1..${max}`, ReasonCode.TopicAliasInvalid, now);
+      if (resolved === undefined) return this.violation(`empty topic with topic alias ${alias}, which has no mapping on this connection (MQTT 5.0 section 3.3.4)`, ReasonCode.ProtocolError, now);
       topic = resolved;
+    }
+    if (topic === '') {
+      // MQTT 5.0 section 3.3.2.1: a zero-length topic without a Topic Alias is a Protocol Error
+      // (3.1.1: a topic name is at least one character [MQTT-4.7.3-1]).
+      return this.violation('PUBLISH with an empty topic and no topic alias (MQTT 5.0 section 3.3.2.1)', ReasonCode.ProtocolError, now);
+    }
+    try {
+      validateTopicName(topic);
+    } catch (err) {
+      // [MQTT-3.3.2-2] no wildcards in a topic name; 0x90 as our broker answers the same fault.
+      return this.violation(`PUBLISH topic name invalid: ${(err as Error).message} [MQTT-3.3.2-2]`, ReasonCode.TopicNameInvalid, now);
     }
     const message = {
       topic,
@@ -672,7 +727,8 @@ export class ClientCore {
       if (!this.inboundQos2.has(id)) {
         const max = this.config.properties?.receiveMaximum ?? 65535;
         if (this.inboundQos2.size >= max) {
-          return this.violation(`more than Receive Maximum (${max}) QoS 2 messages unreleased`, ReasonCode.ReceiveMaximumExceeded, now);
+          // [MQTT-3.3.4-9] QoS 1 is acknowledged at once, so only unreleased QoS 2 can pile up.
+          return this.violation(`more than Receive Maximum (${max}) QoS 2 messages unreleased [MQTT-3.3.4-9]`, ReasonCode.ReceiveMaximumExceeded, now);
         }
         this.inboundQos2.add(id);
         this.out.events.push({ type: 'message', message });
@@ -820,6 +876,12 @@ export class ClientCore {
   }
 
   private sendControlEntry(entry: ControlEntry, now: number): void {
+    const refusal = entry.kind === 'subscribe' ? this.checkSubscribeAvailable(entry) : undefined;
+    if (refusal) {
+      this.outbox.releaseId(entry.messageId);
+      this.failControl(entry, refusal);
+      return;
+    }
     const packet: Packet =
       entry.kind === 'subscribe'
         ? { cmd: 'subscribe', messageId: entry.messageId, subscriptions: entry.subscriptions }
@@ -830,11 +892,46 @@ export class ClientCore {
       bytes = encodePlainFirst(packet, this.config.protocolVersion);
     } catch (err) {
       this.outbox.releaseId(entry.messageId);
-      this.fail(entry.token, new InvalidArgumentError(`${entry.kind}: cannot encode: ${(err as Error).message}`));
+      this.failControl(entry, new InvalidArgumentError(`${entry.kind}: cannot encode: ${(err as Error).message}`));
+      return;
+    }
+    if (bytes.length > this.serverMaxPacketSize) {
+      this.outbox.releaseId(entry.messageId);
+      const name = entry.kind.toUpperCase();
+      this.failControl(entry, new PacketTooLargeError(`${name} of ${bytes.length} bytes exceeds the server's Maximum Packet Size (${this.serverMaxPacketSize}) [MQTT-3.2.2-15]`));
       return;
     }
     this.write(packet, bytes, now);
     this.outbox.sent(entry);
+  }
+
+  /**
+   * A SUBSCRIBE the server said it cannot take (CONNACK Wildcard Subscription / Shared
+   * Subscription / Subscription Identifiers Available 0, MQTT 5.0 sections 3.2.2.3.11-13):
+   * sending it is a Protocol Error the server answers with DISCONNECT 0xA2 / 0x9E / 0xA1, so
+   * it fails here with that reason code instead of costing the connection.
+   */
+  private checkSubscribeAvailable(entry: SubscribeEntry): Error | undefined {
+    if (this.config.protocolVersion !== 5) return undefined;
+    if (!this.serverSubscriptionIdsAvailable && (entry.properties as { subscriptionIdentifier?: unknown } | undefined)?.subscriptionIdentifier !== undefined) {
+      return new ReasonCodeError('subscribe: the server does not support Subscription Identifiers', ReasonCode.SubscriptionIdentifiersNotSupported);
+    }
+    for (const sub of entry.subscriptions) {
+      const { filter, group } = parseSubscriptionFilter(sub.topic);
+      if (group !== undefined && !this.serverSharedAvailable) {
+        return new ReasonCodeError(`subscribe: the server does not support shared subscriptions (${sub.topic})`, ReasonCode.SharedSubscriptionsNotSupported);
+      }
+      if (!this.serverWildcardAvailable && (filter.includes('+') || filter.includes('#'))) {
+        return new ReasonCodeError(`subscribe: the server does not support wildcard subscriptions (${sub.topic})`, ReasonCode.WildcardSubscriptionsNotSupported);
+      }
+    }
+    return undefined;
+  }
+
+  /** Fails a SUBSCRIBE/UNSUBSCRIBE; one the core made itself (resubscribe) is reported as an error. */
+  private failControl(entry: ControlEntry, error: Error): void {
+    if (entry.token === INTERNAL_TOKEN) this.out.events.push({ type: 'error', error });
+    else this.fail(entry.token, error);
   }
 
   private sendPublishEntry(entry: PublishEntry, now: number): void {

@@ -21,7 +21,7 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: S.Connecting, to: S.Paused, on: 'pause' },
   { from: S.AwaitingConnack, to: S.Connected, on: 'CONNACK accepted' },
   { from: S.AwaitingConnack, to: S.Backoff, on: 'refused, closed, timeout or protocol violation' },
-  { from: S.AwaitingConnack, to: S.Ended, on: 'first connect failed, or end' },
+  { from: S.AwaitingConnack, to: S.Ended, on: 'first connect failed, a refusal not worth retrying, or end' },
   { from: S.AwaitingConnack, to: S.Connecting, on: 'reconnect(changes)' },
   { from: S.AwaitingConnack, to: S.Paused, on: 'pause' },
   { from: S.Connected, to: S.Backoff, on: 'connection lost, keepalive failure, server DISCONNECT, protocol violation' },

@@ -164,6 +164,11 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
     resubscribe: bool('resubscribe', o.resubscribe, base?.resubscribe ?? true),
     endTimeout: intIn('endTimeout', o.endTimeout, 0, MAX_MS, base?.endTimeout ?? 10_000),
   };
+  // 3.1.1: a client with an empty client id MUST set Clean Session 1 [MQTT-3.1.3-7]. 5.0 has no
+  // such rule: the server assigns an id [MQTT-3.1.3-6] and the session can be resumed under it.
+  if (protocolVersion === 4 && config.clientId === '' && !config.clean) {
+    throw new InvalidArgumentError('clientId: an empty client id needs clean: true in MQTT 3.1.1 [MQTT-3.1.3-7]');
+  }
   if (config.queueFullBehavior !== 'wait' && config.queueFullBehavior !== 'reject') {
     throw new InvalidArgumentError(`queueFullBehavior: expected 'wait' or 'reject', got ${JSON.stringify(config.queueFullBehavior)}`);
   }

@@ -92,8 +92,11 @@ function encodePlainConnect(packet: IConnectPacket): Buffer | undefined {
   const clean = packet.clean === undefined ? true : packet.clean;
   const clientId = packet.clientId || '';
   const keepalive = packet.keepalive || 0;
-  // An empty client id needs a clean session (MQTT 3.1.1 section 3.1.3.1): mqtt-packet refuses it otherwise.
-  if (typeof clean !== 'boolean' || typeof clientId !== 'string' || (clientId === '' && !clean) || !isU16(keepalive)) return undefined;
+  // 3.1.1: an empty client id needs Clean Session 1 [MQTT-3.1.3-7], and mqtt-packet gives the
+  // error. 5.0 dropped that rule: the server assigns an id [MQTT-3.1.3-6] whatever Clean Start
+  // says, and the session can be resumed under it; mqtt-packet refuses that CONNECT, so it is
+  // written here.
+  if (typeof clean !== 'boolean' || typeof clientId !== 'string' || (clientId === '' && !clean && v === 4) || !isU16(keepalive)) return undefined;
   const clientIdBytes = stringBytes(clientId);
   const propertyBytes = measure(v, packet.properties, CONNECT_PROPERTIES);
   if (clientIdBytes < 0 || propertyBytes < 0) return undefined;

@@ -59,6 +59,25 @@ export function apiSuite(
       });
     }
 
+    if (options.versions.includes(5)) {
+      it(`${thread ? 'worker thread' : 'in-thread'} driver, MQTT 5.0: an empty client id with clean: false keeps its session under the Assigned Client Identifier [MQTT-3.1.3-6]`, async () => {
+        const first = await connect(broker.url, { thread, protocolVersion: 5, clientId: '', clean: false, properties: { sessionExpiryInterval: 60 }, logger: false });
+        clients.push(first);
+        const assigned = first.clientId;
+        expect(assigned).to.be.a('string').and.not.equal('');
+        await first.subscribe(`kept/${assigned}`, { qos: 1 });
+        await first.end();
+        // A new client object with no subscriptions of its own: a message on the topic arrives
+        // only through the subscription its resumed session kept.
+        const again = await connect(broker.url, { thread, protocolVersion: 5, clientId: assigned, clean: false, properties: { sessionExpiryInterval: 0 }, logger: false });
+        clients.push(again);
+        const arrived = new Promise<string>((resolve) => again.on('message', (topic: string) => resolve(topic)));
+        await again.publish(`kept/${assigned}`, 'x', { qos: 1 });
+        expect(await arrived).to.equal(`kept/${assigned}`);
+        await again.end();
+      });
+    }
+
     it(`${thread ? 'worker thread' : 'in-thread'} driver: end() waits for in-flight QoS 1/2 publishes before DISCONNECT`, async () => {
       const c = await connect(broker.url, { thread, logger: false });
       const results = [c.publish('drain/a', '1', { qos: 1 }), c.publish('drain/b', '2', { qos: 2 })];

@@ -101,6 +101,8 @@ describe('client API: first-connect errors are typed (rumqtt: first connect erro
     expect((err as Error).message).to.match(/^keepalive:/);
     const err2 = await connect('ws://127.0.0.1:1').catch((e: unknown) => e);
     expect((err2 as Error).message).to.match(/^url:/);
+    const err3 = await connect('mqtt://127.0.0.1:1', { protocolVersion: 4, clientId: '', clean: false }).catch((e: unknown) => e);
+    expect((err3 as Error).message).to.match(/^clientId: .*\[MQTT-3\.1\.3-7\]/);
   });
 
   it('the worker does not keep the process alive after end()', async () => {

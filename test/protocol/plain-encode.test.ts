@@ -342,6 +342,14 @@ describe('protocol: plain encoders', () => {
       }
     });
 
+    it('v5: writes an empty client id with Clean Start 0, which mqtt-packet refuses but 5.0 allows [MQTT-3.1.3-6]', () => {
+      const packet = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: '', clean: false, keepalive: 30, properties: { sessionExpiryInterval: 60 } } as Packet;
+      expect(() => encodePacket(packet, 5)).to.throw(/clientId/);
+      const decoded = decode(encodePlainFirst(packet, 5), 5) as unknown as Record<string, unknown>;
+      expect([decoded.cmd, decoded.clientId, decoded.clean, decoded.keepalive]).to.deep.equal(['connect', '', false, 30]);
+      expect(decoded.properties).to.deep.equal({ sessionExpiryInterval: 60 });
+    });
+
     it('leaves to mqtt-packet protocol 3.1, bridge mode, refused flags and values it writes oddly (same bytes or same error)', () => {
       const base = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'c', clean: true, keepalive: 0 } as const;
       const cases: [string, Packet][] = [

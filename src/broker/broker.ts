@@ -188,11 +188,16 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly server: Server;
   /** Sessions by client id: the ones a CONNECT can reach (starting or live). */
   private readonly directory = new Map<string, SessionEntry>();
-  /** Every session not yet cleaned up. */
-  private readonly entries = new Set<SessionEntry>();
-  /** Live entries by session id, for the bytes that arrive over the thread links. */
+  /**
+   * Every session not yet cleaned up, by session id (for the messages that arrive over the
+   * thread links). One collection, not also a Set of them: each costs every session a slot.
+   */
   private readonly bySession = new Map<number, SessionEntry>();
   private readonly threadLinks: ThreadLinks;
+  /**
+   * Connections main reads or relays: a handed-off one leaves it (its session's entry keeps it;
+   * main no longer closes its socket), so idle connections cost no slot here.
+   */
   private readonly connections = new Set<ClientConnection>();
   /** How sockets reach session threads: handed off (the addon), or relayed when undefined. */
   private readonly handoff: FdHandoff | undefined;
@@ -329,7 +334,7 @@ class MainBroker implements Broker, ConnectionEvents {
   stats(): BrokerStats {
     return {
       connections: this.relayed,
-      sessions: this.entries.size,
+      sessions: this.bySession.size,
       threads: this.threadLinks.count,
       retainedMessages: this.retained.size,
       retainedBytes: this.retained.bytes,
@@ -350,7 +355,7 @@ class MainBroker implements Broker, ConnectionEvents {
     for (const entry of this.directory.values()) {
       if (entry.state !== EntryState.Live || entry.threadId === 0) continue;
       const connection = entry.openConnections().at(-1);
-      const protocolVersion = connection?.connect?.protocolVersion;
+      const protocolVersion = connection?.protocolVersion;
       out.push({
         clientId: entry.clientId,
         threadId: entry.threadId,
@@ -434,7 +439,7 @@ class MainBroker implements Broker, ConnectionEvents {
       this.relay(connection, existing, assigned);
       return;
     }
-    this.startSession(connection, clientId, assigned);
+    this.startSession(connection, connect, clientId, assigned);
   }
 
   /**
@@ -467,6 +472,7 @@ class MainBroker implements Broker, ConnectionEvents {
   private relay(connection: ClientConnection, entry: SessionEntry, assigned: string | undefined): void {
     this.relayed++;
     entry.attach(connection, assigned, this.handoff);
+    if (connection.state === ConnectionState.HandedOff) this.connections.delete(connection);
   }
 
   private refuse(connection: ClientConnection, connect: IConnectPacket, why: string): void {
@@ -481,17 +487,15 @@ class MainBroker implements Broker, ConnectionEvents {
 
   // ---- sessions ----
 
-  private startSession(connection: ClientConnection, clientId: string, assigned: string | undefined): void {
+  private startSession(connection: ClientConnection, connect: IConnectPacket, clientId: string, assigned: string | undefined): void {
     const id = this.ids.allocate();
     const thread = id === undefined ? undefined : this.threadLinks.place();
     if (id === undefined || thread === undefined) {
       if (id !== undefined) this.ids.release(id);
       this.counters.refusedSessions++;
-      if (connection.connect) return this.refuse(connection, connection.connect, 'maxSessions reached');
-      return connection.destroy();
+      return this.refuse(connection, connect, 'maxSessions reached');
     }
     const entry = new SessionEntry(id, clientId, thread);
-    this.entries.add(entry);
     this.bySession.set(id, entry);
     this.directory.set(clientId, entry);
     this.relay(connection, entry, assigned);
@@ -560,7 +564,7 @@ class MainBroker implements Broker, ConnectionEvents {
    */
   private onThreadDied(thread: ThreadLink, err: unknown): void {
     const threadId = thread.threadId;
-    const lost = [...this.entries].filter((entry) => entry.thread === thread && entry.state !== EntryState.Gone);
+    const lost = [...this.bySession.values()].filter((entry) => entry.thread === thread && entry.state !== EntryState.Gone);
     this.log.warn({ thread: threadId, sessions: lost.length, err: (err as Error).message }, 'session thread died; ending its sessions');
     this.counters.workerCrashes++;
     if (threadId !== 0) {
@@ -588,7 +592,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.table.clear(entry.id);
     const connects: IConnectPacket[] = [];
     for (const connection of entry.openConnections()) {
-      if (connection.connect?.will) connects.push(connection.connect);
+      if (connection.willConnect) connects.push(connection.willConnect);
       connection.destroy();
     }
     if (this.handoff !== undefined) {
@@ -620,7 +624,6 @@ class MainBroker implements Broker, ConnectionEvents {
     if (entry.state === EntryState.Gone) return;
     entry.state = EntryState.Gone;
     this.unlist(entry);
-    this.entries.delete(entry);
     if (this.bySession.get(entry.id) === entry) this.bySession.delete(entry.id);
     for (const connection of entry.openConnections()) {
       // A handed-off socket its thread still had is closed with the thread or was reported
@@ -651,7 +654,7 @@ class MainBroker implements Broker, ConnectionEvents {
       if (connection.session === undefined) connection.destroy();
     }
     const ended: Promise<void>[] = [];
-    for (const entry of this.entries) {
+    for (const entry of this.bySession.values()) {
       ended.push(new Promise<void>((resolve) => this.entryDone.set(entry, resolve)));
       entry.post({ t: 'shutdown' });
     }
@@ -669,7 +672,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.threadLinks.close();
     await this.pool.destroy();
     this.workerExits.close();
-    for (const entry of [...this.entries]) this.cleanup(entry);
+    for (const entry of [...this.bySession.values()]) this.cleanup(entry);
     await serverClosed;
     this.log.info({ url: this.url }, 'broker closed');
   }

@@ -54,43 +54,62 @@ function ownsBuffer(chunk: Buffer): boolean {
   return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
 }
 
+/**
+ * Main's socket and what it reads and relays through it. A connection whose socket is handed to
+ * its session's thread drops all of this once main's handle has closed: it is most of what a
+ * connection cost main, and main no longer reads or writes that socket.
+ */
+class MainSocket {
+  decoder: PacketDecoder | undefined;
+  readonly first: Uint8Array[] = [];
+  pending: Uint8Array[] = [];
+  /** Bytes sent to the worker (or waiting to be) and not yet consumed there. */
+  awaitingWorker = 0;
+  paused = false;
+  written = 0;
+  reported = 0;
+  connectTimer: NodeJS.Timeout | undefined;
+  linger: NodeJS.Timeout | undefined;
+  /** Made on first use: a handed-off connection never relays, and needs no callback. */
+  onFlushed: (() => void) | undefined;
+  readonly remote: string;
+
+  constructor(
+    readonly socket: Socket,
+    readonly limits: RelayLimits,
+    readonly batch: TurnBatch,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.decoder = new PacketDecoder(limits.maxPacketSize);
+  }
+}
+
 export class ClientConnection implements Flushable {
   state = ConnectionState.AwaitingConnect;
   /** The session it is relayed to, once routed. */
   session: SessionEntry | undefined;
+  /** The protocol level of its CONNECT, once decoded. */
+  protocolVersion: number | undefined;
   /**
-   * What main needs of the decoded CONNECT for the connection's life (see {@link keepWill}): its
-   * will (published by main if the session's thread dies), client id and protocol level.
+   * What main needs of a CONNECT with a will for the connection's life (see {@link keepWill}):
+   * the will, published by main if the session's thread dies. Undefined without a will.
    */
-  connect: IConnectPacket | undefined;
-  private decoder: PacketDecoder | undefined;
-  private readonly first: Uint8Array[] = [];
-  private pending: Uint8Array[] = [];
-  /** Bytes sent to the worker (or waiting to be) and not yet consumed there. */
-  private awaitingWorker = 0;
-  private paused = false;
-  private written = 0;
-  private reported = 0;
-  private connectTimer: NodeJS.Timeout | undefined;
-  /** The duplicate fd the session's thread owns, once handed off. */
-  private handed: HandedSocket | undefined;
-  readonly remote: string;
-  /**
-   * Main's handle of the socket; released once a handed-off socket's handle has closed, so
-   * main keeps no stream, buffers or listeners for a connection its thread now owns.
-   */
-  socket: Socket | undefined;
+  willConnect: IConnectPacket | undefined;
+  /** The duplicate fd the session's thread owns, once handed off (-1 before), and its inode. */
+  private handedFd = -1;
+  private handedIno = 0;
+  /** Main's socket and its relay state; undefined once a handed-off socket's handle has closed. */
+  private io: MainSocket | undefined;
 
   constructor(
     readonly id: number,
     socket: Socket,
-    private readonly limits: RelayLimits,
-    private readonly batch: TurnBatch,
+    limits: RelayLimits,
+    batch: TurnBatch,
     private readonly events: ConnectionEvents,
   ) {
-    this.socket = socket;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.decoder = new PacketDecoder(limits.maxPacketSize);
+    const io = new MainSocket(socket, limits, batch);
+    this.io = io;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.reportDrained(true));
@@ -98,26 +117,36 @@ export class ClientConnection implements Flushable {
       // 'close' follows with the cause recorded below.
     });
     socket.on('close', (hadError) => this.onClose(hadError ? 'socket error' : 'connection closed by peer'));
-    this.connectTimer = setTimeout(() => {
-      this.connectTimer = undefined;
+    io.connectTimer = setTimeout(() => {
+      io.connectTimer = undefined;
       this.events.connectTimedOut(this);
       this.destroy();
     }, limits.connectTimeout);
   }
 
+  /** The peer's address, for logs and the session's thread ('' once main dropped its socket). */
+  get remote(): string {
+    return this.io?.remote ?? '';
+  }
+
+  /** Main's handle of the socket, while it has one. */
+  get socket(): Socket | undefined {
+    return this.io?.socket;
+  }
+
   /** The bytes read so far when the first packet decoded (the CONNECT and what followed). */
   takeFirstBytes(): Uint8Array[] {
-    return this.first.splice(0);
+    return this.io!.first.splice(0);
   }
 
   /** The bytes read so far, joined (to answer a first packet that did not decode). */
   firstBytes(): Buffer {
-    return Buffer.concat(this.first);
+    return Buffer.concat(this.io!.first);
   }
 
   /** Bytes relayed (or waiting to be) that the session's thread has not consumed yet. */
   get unconsumed(): number {
-    return this.awaitingWorker;
+    return this.io?.awaitingWorker ?? 0;
   }
 
   /** Starts relaying to `session` (its thread gets `takeFirstBytes()` in an attach). */
@@ -132,15 +161,16 @@ export class ClientConnection implements Flushable {
    * the fd to send, or undefined when this socket cannot be handed off (it is relayed instead).
    */
   handOffTo(session: SessionEntry, handoff: FdHandoff): HandedSocket | undefined {
+    const io = this.io!;
     // Bytes read into the stream's buffer but not yet emitted would be lost with main's handle.
-    const socket = this.socket!;
-    if (socket.readableLength > 0) return undefined;
-    const handed = handoff.handOff(socket);
+    if (io.socket.readableLength > 0) return undefined;
+    const handed = handoff.handOff(io.socket);
     if (handed === undefined) return undefined;
     this.session = session;
-    this.handed = handed;
+    this.handedFd = handed.fd;
+    this.handedIno = handed.ino;
     this.state = ConnectionState.HandedOff;
-    this.pending = [];
+    io.pending = [];
     return handed;
   }
 
@@ -156,39 +186,39 @@ export class ClientConnection implements Flushable {
    * died before opening the duplicate, which is then closed here.
    */
   orphaned(handoff: FdHandoff): void {
-    if (this.state !== ConnectionState.HandedOff || this.handed === undefined) return;
-    handoff.closeOrphan(this.handed);
+    if (this.state !== ConnectionState.HandedOff || this.handedFd < 0) return;
+    handoff.closeOrphan({ fd: this.handedFd, ino: this.handedIno });
     this.closedByThread('session thread died');
   }
 
   flush(): void {
     const session = this.session;
-    if (this.state !== ConnectionState.Relaying || session === undefined || this.pending.length === 0) return;
-    const chunks = this.pending;
-    this.pending = [];
+    const io = this.io;
+    if (this.state !== ConnectionState.Relaying || session === undefined || io === undefined || io.pending.length === 0) return;
+    const chunks = io.pending;
+    io.pending = [];
     session.thread.send({ t: 'in', session: session.id, connection: this.id, chunks }, chunks.map((c) => c.buffer as ArrayBuffer));
   }
 
   /** Bytes from the session's worker; `consumed` acknowledges relayed input. */
   fromWorker(chunks: Uint8Array[], consumed: number, close: boolean): void {
-    this.awaitingWorker -= consumed;
-    if (this.paused && this.awaitingWorker <= this.limits.relayBufferBytes) {
-      this.paused = false;
-      this.socket!.resume();
+    const io = this.io;
+    if (io === undefined) return;
+    io.awaitingWorker -= consumed;
+    if (io.paused && io.awaitingWorker <= io.limits.relayBufferBytes) {
+      io.paused = false;
+      io.socket.resume();
     }
     if (this.state === ConnectionState.Closed) return;
-    // Made on first use: a handed-off connection never relays, and needs no callback.
-    const onFlushed = (this.onFlushed ??= () => this.reportDrained(false));
+    const onFlushed = (io.onFlushed ??= () => this.reportDrained(false));
     for (const chunk of chunks) {
-      this.written += chunk.byteLength;
+      io.written += chunk.byteLength;
       // The callback runs once the bytes left for the kernel: the session learns of it in
       // batches of a quarter of the relay buffer, enough to never leave it stalled.
-      this.socket!.write(chunk, onFlushed);
+      io.socket.write(chunk, onFlushed);
     }
     if (close) this.endGracefully();
   }
-
-  private onFlushed: (() => void) | undefined;
 
   /**
    * Closes the socket at once (refusal, timeout, shutdown, crash of its session's thread). A
@@ -197,13 +227,13 @@ export class ClientConnection implements Flushable {
   destroy(): void {
     if (this.state === ConnectionState.HandedOff) return;
     this.state = ConnectionState.Closed;
-    this.socket?.destroy();
+    this.io?.socket.destroy();
   }
 
   /** Writes `bytes` (e.g. a CONNACK refusal) and closes. */
   refuse(bytes: Buffer): void {
     this.clearConnectTimer();
-    this.socket!.write(bytes);
+    this.io!.socket.write(bytes);
     this.endGracefully();
   }
 
@@ -213,77 +243,84 @@ export class ClientConnection implements Flushable {
    */
   private endGracefully(): void {
     this.state = ConnectionState.Closed;
-    const socket = this.socket!;
+    const io = this.io!;
+    const socket = io.socket;
     socket.end(() => socket.destroy());
-    this.linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    io.linger = setTimeout(() => socket.destroy(), LINGER_MS);
   }
-
-  private linger: NodeJS.Timeout | undefined;
 
   private onData(chunk: Buffer): void {
     if (this.state === ConnectionState.Closed || this.state === ConnectionState.HandedOff) return;
+    const io = this.io!;
     const owned = ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
-    if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(owned, chunk);
-    this.pending.push(owned);
-    this.awaitingWorker += owned.byteLength;
-    if (this.awaitingWorker > this.limits.relayBufferBytes && !this.paused) {
-      this.paused = true;
-      this.socket!.pause();
+    if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(io, owned, chunk);
+    io.pending.push(owned);
+    io.awaitingWorker += owned.byteLength;
+    if (io.awaitingWorker > io.limits.relayBufferBytes && !io.paused) {
+      io.paused = true;
+      io.socket.pause();
     }
-    if (this.session !== undefined) this.batch.mark(this);
+    if (this.session !== undefined) io.batch.mark(this);
   }
 
-  private readFirst(owned: Uint8Array, chunk: Buffer): void {
-    this.first.push(owned);
-    this.awaitingWorker += owned.byteLength;
+  private readFirst(io: MainSocket, owned: Uint8Array, chunk: Buffer): void {
+    io.first.push(owned);
+    io.awaitingWorker += owned.byteLength;
     let packets: Packet[];
     try {
-      packets = this.decoder!.push(chunk);
+      packets = io.decoder!.push(chunk);
     } catch (err) {
-      this.decoder = undefined;
+      io.decoder = undefined;
       this.clearConnectTimer();
       return this.events.firstPacket(this, undefined, err as Error);
     }
     if (packets.length === 0) return;
-    this.decoder = undefined;
+    io.decoder = undefined;
     this.clearConnectTimer();
-    if (packets[0]!.cmd === 'connect') this.connect = keepWill(packets[0] as IConnectPacket);
-    this.events.firstPacket(this, packets[0], undefined);
+    const first = packets[0]!;
+    if (first.cmd === 'connect') {
+      this.protocolVersion = first.protocolVersion;
+      if (first.will) this.willConnect = keepWill(first);
+    }
+    this.events.firstPacket(this, first, undefined);
   }
 
   private reportDrained(force: boolean): void {
-    if (this.socket === undefined) return;
-    const flushed = this.written - this.socket.writableLength - this.reported;
+    const io = this.io;
+    if (io === undefined) return;
+    const flushed = io.written - io.socket.writableLength - io.reported;
     if (flushed <= 0 || this.session === undefined) return;
-    if (!force && flushed < this.limits.relayBufferBytes >> 2) return;
-    this.reported += flushed;
+    if (!force && flushed < io.limits.relayBufferBytes >> 2) return;
+    io.reported += flushed;
     this.session.post({ t: 'drained', connection: this.id, bytes: flushed });
   }
 
   private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
+    const io = this.io;
+    if (io?.connectTimer !== undefined) clearTimeout(io.connectTimer);
+    if (io !== undefined) io.connectTimer = undefined;
   }
 
   private onClose(cause: string): void {
     this.clearConnectTimer();
-    if (this.linger !== undefined) clearTimeout(this.linger);
-    // Main's handle of a handed-off socket closes at once; the connection lives on its thread.
-    if (this.handed !== undefined) {
-      this.socket = undefined;
+    if (this.io?.linger !== undefined) clearTimeout(this.io.linger);
+    // Main's handle of a handed-off socket closes at once; the connection lives on its thread,
+    // and main keeps no stream, buffers or listeners for it.
+    if (this.handedFd >= 0) {
+      this.io = undefined;
       return;
     }
     const wasOpen = this.state !== ConnectionState.Closed;
     this.state = ConnectionState.Closed;
-    this.pending = [];
+    if (this.io !== undefined) this.io.pending = [];
     this.events.closed(this, wasOpen ? cause : 'closed by broker', false);
   }
 }
 
 /**
- * The part of a CONNECT main keeps while the connection lasts: the client id, the protocol level,
- * the will and the Session Expiry Interval its crash handling reads (`crash-wills.ts`); nothing
- * else (no password, user name or other properties), since every open connection carries it.
+ * The part of a CONNECT with a will that main keeps while the connection lasts: the client id,
+ * the protocol level, the will and the Session Expiry Interval its crash handling reads
+ * (`crash-wills.ts`); nothing else (no password, user name or other properties).
  * The decoded CONNECT's buffers are views of the socket chunks, whose memory is transferred to
  * the worker: the will's bytes are copied.
  */

@@ -34,6 +34,7 @@ export interface BrokerOptions {
    * V8 young-generation size of each session thread, in MiB (worker `resourceLimits`), M:N
    * placement only (with `threadPerSession` V8's default applies). V8 grows it after bursts of
    * allocation and keeps it; smaller means less memory and more frequent minor collections.
+   * V8 splits it into semi-spaces of a power of two: 4–6 give two of 2 MiB, 7–12 two of 4 MiB.
    * Default `8`.
    */
   threadYoungGenerationMb?: number;

@@ -22,10 +22,11 @@ export const enum EntryState {
 export class SessionEntry {
   state = EntryState.Live;
   /**
-   * Connections relayed to this session, oldest first. An array, not a Map by id: a session has
-   * one connection but for a takeover's moment, and an empty Map alone costs ~180 bytes.
+   * Connections relayed to this session, oldest first: the one connection itself, or an array
+   * for a takeover's moment (two or more). Not an array always: a one-element array costs ~56
+   * bytes, an empty Map ~180, and every idle session would carry it.
    */
-  private connections: ClientConnection[] = [];
+  private connections: ClientConnection | ClientConnection[] | undefined;
   /** Id of the last connection main attached (compared with the worker's `ending`). */
   lastAttached = 0;
 
@@ -52,8 +53,9 @@ export class SessionEntry {
    * can be handed off, else a relay; its first bytes go with the attach either way.
    */
   attach(connection: ClientConnection, assignedClientId: string | undefined, handoff: FdHandoff | undefined): void {
+    const held = this.connections;
     // concat(), not push() or a spread: those leave room for 16 more (~150 bytes) never used.
-    this.connections = this.connections.concat([connection]);
+    this.connections = held === undefined ? connection : Array.isArray(held) ? held.concat([connection]) : [held, connection];
     this.lastAttached = connection.id;
     const bytes = connection.takeFirstBytes();
     const handed = handoff === undefined ? undefined : connection.handOffTo(this, handoff);
@@ -66,17 +68,27 @@ export class SessionEntry {
 
   /** The connection with this id, while it is this session's. */
   connection(id: number): ClientConnection | undefined {
-    return this.connections.find((c) => c.id === id);
+    const held = this.connections;
+    if (!Array.isArray(held)) return held?.id === id ? held : undefined;
+    return held.find((c) => c.id === id);
   }
 
   /** The connection with this id is gone. */
   forget(id: number): void {
-    const at = this.connections.findIndex((c) => c.id === id);
-    if (at >= 0) this.connections.splice(at, 1);
+    const held = this.connections;
+    if (!Array.isArray(held)) {
+      if (held?.id === id) this.connections = undefined;
+      return;
+    }
+    const rest = held.filter((c) => c.id !== id);
+    this.connections = rest.length > 1 ? rest : rest[0];
   }
 
-  /** Open connections of this session. */
+  /** Open connections of this session, oldest first. */
   openConnections(): ClientConnection[] {
-    return this.connections.filter((c) => c.state !== ConnectionState.Closed);
+    const held = this.connections;
+    if (held === undefined) return [];
+    if (!Array.isArray(held)) return held.state !== ConnectionState.Closed ? [held] : [];
+    return held.filter((c) => c.state !== ConnectionState.Closed);
   }
 }

@@ -177,7 +177,11 @@ export class SessionData {
   /** True once a CONNECT was accepted: the session exists (for Session Present). */
   established = false;
 
-  readonly dropped: Record<DropCause, number> = { 'queue-full': 0, expired: 0, 'too-large': 0, 'offline-qos0': 0, 'session-ended': 0 };
+  /** Messages dropped, by cause: made by the first drop (or stats read), as most sessions drop none. */
+  get dropped(): Record<DropCause, number> {
+    return (this.droppedByCause ??= { 'queue-full': 0, expired: 0, 'too-large': 0, 'offline-qos0': 0, 'session-ended': 0 });
+  }
+  private droppedByCause: Record<DropCause, number> | undefined;
   sent = 0;
   received = 0;
 

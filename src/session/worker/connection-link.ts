@@ -38,8 +38,6 @@ export function closeUnadopted(fd: number): void {
 /** What an owned socket tells its session. */
 export interface SocketEvents {
   data(link: ConnectionLink, chunk: Buffer): void;
-  /** The socket flushed a write to the kernel (its write buffer shrank). */
-  drain(link: ConnectionLink): void;
   /** The socket closed (peer, error, or after our close). */
   closed(link: ConnectionLink, cause: string): void;
   /** The link will not read or write again (closing, or closed): main may forget it. Once. */
@@ -48,8 +46,12 @@ export interface SocketEvents {
 
 /** How the link reaches its client. */
 export type LinkTransport =
-  /** `heldBytesLimit`: held packets' bytes beyond which the socket stops being read. */
-  | { kind: 'socket'; fd: number; events: SocketEvents; heldBytesLimit: number }
+  /**
+   * `heldBytesLimit`: held packets' bytes beyond which the socket stops being read. `written`:
+   * called as each write leaves for the kernel (the write buffer shrank); one function for the
+   * whole thread, not a closure per connection, which every idle connection would carry.
+   */
+  | { kind: 'socket'; fd: number; events: SocketEvents; heldBytesLimit: number; written: () => void }
   /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
   | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
 
@@ -76,15 +78,17 @@ export class ConnectionLink implements Flushable {
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
   protocolVersion = 4;
   readonly decoder: PacketDecoder;
-  private chunks: Buffer[] = [];
+  // `chunks` and `held` are made on first use and dropped when emptied: an idle connection
+  // carries neither (an empty array is 32 bytes each, and every idle connection adds them up).
+  /** This turn's encoded packets, not yet written. */
+  private chunks: Buffer[] | undefined;
   private chunkBytes = 0;
   /** Consumed bytes not yet acknowledged to main; negative while held packets owe it (relay). */
   private consumed = 0;
   /** Packets decoded and held back while the session's publishing is paused, in order. */
-  readonly held: { packet: Packet; size: number }[] = [];
+  private held: { packet: Packet; size: number }[] | undefined;
   /** Bytes posted to main that its socket has not yet flushed (relay). */
   awaitingSocket = 0;
-  private closeAfterFlush = false;
   /** The socket, when this thread owns it. */
   private readonly socket: Socket | undefined;
   private readonly send: ((out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void) | undefined;
@@ -94,6 +98,8 @@ export class ConnectionLink implements Flushable {
   /** Bytes of the held packets. */
   private heldBytes = 0;
   private readonly heldBytesLimit: number = 0;
+  /** Owned socket: the thread's callback for a write that reached the kernel. */
+  private readonly onWritten: (() => void) | undefined;
   private readingPaused = false;
 
   constructor(
@@ -112,6 +118,7 @@ export class ConnectionLink implements Flushable {
     }
     this.events = transport.events;
     this.heldBytesLimit = transport.heldBytesLimit;
+    this.onWritten = transport.written;
     const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false }) as LinkedSocket;
     this.socket = socket;
     socket[kLink] = this;
@@ -160,7 +167,7 @@ export class ConnectionLink implements Flushable {
    * read up to it because some still pass a pause (acknowledgements: see SessionHost).
    */
   hold(packet: Packet, size: number): void {
-    this.held.push({ packet, size });
+    (this.held ??= []).push({ packet, size });
     this.heldBytes += size;
     if (this.socket === undefined) {
       this.consumed -= size;
@@ -170,10 +177,16 @@ export class ConnectionLink implements Flushable {
     }
   }
 
+  /** True while packets are held (see {@link hold}). */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   /** The oldest held packet, its bytes now consumed. */
   takeHeld(): Packet | undefined {
-    const next = this.held.shift();
+    const next = this.held?.shift();
     if (next === undefined) return undefined;
+    if (this.held!.length === 0) this.held = undefined;
     this.heldBytes -= next.size;
     this.consume(next.size);
     if (this.readingPaused && this.heldBytes <= this.heldBytesLimit && this.state !== LinkState.Closed) {
@@ -188,7 +201,7 @@ export class ConnectionLink implements Flushable {
     if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
     for (const packet of packets) {
       const bytes = encodeOutgoing(packet, this.protocolVersion);
-      this.chunks.push(bytes);
+      (this.chunks ??= []).push(bytes);
       this.chunkBytes += bytes.length;
     }
     if (packets.length > 0) this.batch.mark(this);
@@ -197,12 +210,10 @@ export class ConnectionLink implements Flushable {
   /** Sends what is queued, then closes the connection (has main close it, when relayed). */
   close(): void {
     if (this.state === LinkState.Closing || this.state === LinkState.Closed) return;
+    // Closing: flush() sends what is queued, then closes.
     this.state = LinkState.Closing;
-    this.closeAfterFlush = true;
     this.batch.mark(this);
   }
-
-  private readonly onWritten = (): void => this.events?.drain(this);
 
   private retire(cause: string): void {
     if (this.retired) return;
@@ -214,7 +225,8 @@ export class ConnectionLink implements Flushable {
     if (this.state === LinkState.Closed) return;
     if (this.socket !== undefined) return this.flushToSocket(this.socket);
     const consumed = Math.max(0, this.consumed);
-    if (this.chunkBytes === 0 && consumed === 0 && !this.closeAfterFlush) return;
+    const closing = this.state === LinkState.Closing;
+    if (this.chunkBytes === 0 && consumed === 0 && !closing) return;
     const message: Omit<OutMessage, 't' | 'session'> = { connection: this.id, chunks: [], consumed };
     let transfer: ArrayBuffer | undefined;
     if (this.chunkBytes > 0) {
@@ -222,15 +234,15 @@ export class ConnectionLink implements Flushable {
       // join them into one unpooled buffer and move that.
       const joined = Buffer.allocUnsafeSlow(this.chunkBytes);
       let at = 0;
-      for (const chunk of this.chunks) at += chunk.copy(joined, at);
+      for (const chunk of this.chunks!) at += chunk.copy(joined, at);
       message.chunks.push(joined);
       transfer = joined.buffer as ArrayBuffer;
       this.awaitingSocket += this.chunkBytes;
     }
-    this.chunks = [];
+    this.chunks = undefined;
     this.chunkBytes = 0;
     this.consumed -= consumed;
-    if (this.closeAfterFlush) {
+    if (closing) {
       message.close = true;
       this.state = LinkState.Closed;
     }
@@ -243,11 +255,12 @@ export class ConnectionLink implements Flushable {
       // The callback runs once the bytes left for the kernel: the session may then release
       // QoS 0 deliveries it held while the socket was behind (a 'drain' alone would not come
       // for a buffer that never reached the stream's high-water mark).
-      socket.write(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes), this.onWritten);
-      this.chunks = [];
+      const chunks = this.chunks!;
+      socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.chunkBytes), this.onWritten);
+      this.chunks = undefined;
       this.chunkBytes = 0;
     }
-    if (!this.closeAfterFlush) return;
+    if (this.state !== LinkState.Closing) return;
     this.state = LinkState.Closed;
     this.retire('closed by broker');
     // A peer that does not read its last bytes within LINGER_MS is cut off, so a closing socket

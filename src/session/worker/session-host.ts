@@ -67,11 +67,12 @@ export class SessionHost implements SocketEvents {
   /** The link the core talks to, if any. */
   private current: ConnectionLink | undefined;
   /**
-   * Its connections' links, oldest first: one but for a takeover's moment, so an array (an empty
-   * Map alone costs ~180 bytes). Replaced, never changed in place, so a loop over it is safe
-   * from links that go meanwhile.
+   * Its connections' links, oldest first: the one link itself, or an array for a takeover's
+   * moment (an array of one costs ~56 bytes, an empty Map ~180, and every idle session would
+   * carry it). An array is replaced, never changed in place, so a loop over it is safe from
+   * links that go meanwhile.
    */
-  private links: ConnectionLink[] = [];
+  private links: ConnectionLink | ConnectionLink[] | undefined;
   private lastAttached = 0;
   /** The client id main assigned for the CONNECT being attached (its client id was empty). */
   private assigned: string | undefined;
@@ -80,16 +81,22 @@ export class SessionHost implements SocketEvents {
   /** Retained-message requests to main awaiting their answer; made by the first one. */
   private retainedRequests: Map<number, SendRetainedAction> | undefined;
   private nextRequest = 1;
-  /** QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued). */
-  private heldDeliveries: { message: RoutedMessage; info: DeliveryInfo }[] = [];
+  /**
+   * QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued);
+   * undefined when none (made by the first, dropped when emptied).
+   */
+  private heldDeliveries: { message: RoutedMessage; info: DeliveryInfo }[] | undefined;
   /** The subscriber this session's publishing waits for, while paused (see SessionBacklog). */
   private pausedBy: Congestion | undefined;
   /** The core's queue length as last counted in the shared backlog. */
   private countedQueued = 0;
   /** QoS 1/2 deliveries received and not yet subtracted from the shared backlog. */
   private receivedDeliveries = 0;
-  /** Register writes of this session, one after another. */
-  private writes: Promise<void> = Promise.resolve();
+  /**
+   * Register writes of this session, one after another: the last one's promise, undefined once
+   * it settled (an idle session keeps no settled promise).
+   */
+  private writes: Promise<void> | undefined;
 
   constructor(
     readonly sessionId: SessionId,
@@ -117,10 +124,15 @@ export class SessionHost implements SocketEvents {
     if (countsInBacklog(message, info.qos)) this.receivedDeliveries++;
     if (this.state !== HostState.Live || this.core === undefined) return this.settleBacklog();
     const qos0 = message.qos === 0 || info.qos === 0;
-    if (qos0 && (this.heldDeliveries.length > 0 || this.behind())) {
-      if (this.heldDeliveries.length >= this.thread.sessionConfig.maxQueued) {
+    if (qos0 && (this.heldDeliveries !== undefined || this.behind())) {
+      if ((this.heldDeliveries?.length ?? 0) >= this.thread.sessionConfig.maxQueued) {
         this.thread.counters.add(CounterWord.relayDropped);
         return;
+      }
+      if (this.heldDeliveries === undefined) {
+        this.heldDeliveries = [];
+        // Its sockets' writes, as they reach the kernel, release them (WorkerThread.socketWritten).
+        this.thread.holding.add(this);
       }
       this.heldDeliveries.push({ message, info });
       return;
@@ -178,7 +190,7 @@ export class SessionHost implements SocketEvents {
     this.lastAttached = message.connection;
     const transport: LinkTransport =
       message.fd !== undefined
-        ? { kind: 'socket', fd: message.fd, events: this, heldBytesLimit: this.thread.relayBufferBytes }
+        ? { kind: 'socket', fd: message.fd, events: this, heldBytesLimit: this.thread.relayBufferBytes, written: this.thread.socketWritten }
         : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(
       message.connection,
@@ -188,7 +200,8 @@ export class SessionHost implements SocketEvents {
       this.thread.maxPacketSize,
       Math.max(1, this.thread.relayBufferBytes >> 2),
     );
-    this.links = this.links.concat([link]);
+    const links = this.links;
+    this.links = links === undefined ? link : Array.isArray(links) ? links.concat([link]) : [links, link];
     if (message.assignedClientId !== undefined) this.assigned = message.assignedClientId;
     this.input(link.id, message.bytes);
   }
@@ -199,11 +212,6 @@ export class SessionHost implements SocketEvents {
   /** SocketEvents: bytes read. */
   data(link: ConnectionLink, chunk: Buffer): void {
     this.input(link.id, [chunk]);
-  }
-
-  /** SocketEvents: a write reached the kernel. */
-  drain(): void {
-    this.releaseHeld();
   }
 
   /** SocketEvents: the socket closed. */
@@ -218,8 +226,16 @@ export class SessionHost implements SocketEvents {
   }
 
   private link(connection: number): ConnectionLink | undefined {
-    for (const link of this.links) if (link.id === connection) return link;
+    const links = this.links;
+    if (!Array.isArray(links)) return links?.id === connection ? links : undefined;
+    for (const link of links) if (link.id === connection) return link;
     return undefined;
+  }
+
+  /** Its links, oldest first, as an array (one made for the call when there is one link). */
+  private linkList(): readonly ConnectionLink[] {
+    const links = this.links;
+    return links === undefined ? [] : Array.isArray(links) ? links : [links];
   }
 
   private input(connection: number, chunks: Uint8Array[]): void {
@@ -239,7 +255,7 @@ export class SessionHost implements SocketEvents {
       for (let i = 0; i < packets.length; i++) {
         if (link.state !== LinkState.New && link.state !== LinkState.Attached) break;
         const packet = packets[i]!;
-        const paused = this.pausedBy !== undefined || link.held.length > 0;
+        const paused = this.pausedBy !== undefined || link.holding;
         if (paused && link.state === LinkState.Attached && !passesPause(packet)) link.hold(packet, sizes[i]!);
         else this.take(link, packet);
       }
@@ -267,8 +283,8 @@ export class SessionHost implements SocketEvents {
 
   private resume(): void {
     this.pausedBy = undefined;
-    for (const link of this.links) {
-      while (this.pausedBy === undefined && link.held.length > 0) {
+    for (const link of this.linkList()) {
+      while (this.pausedBy === undefined && link.holding) {
         const packet = link.takeHeld()!;
         if (link.state === LinkState.Attached) this.take(link, packet);
       }
@@ -331,12 +347,13 @@ export class SessionHost implements SocketEvents {
   private lost(connection: number, cause: string): void {
     const link = this.link(connection);
     if (link === undefined) return;
-    this.links = this.links.filter((l) => l !== link);
+    const rest = this.linkList().filter((l) => l !== link);
+    this.links = rest.length > 1 ? rest : rest[0];
     const wasOpen = link.state !== LinkState.Closed;
     link.state = LinkState.Closed;
     if (link !== this.current) return;
     this.current = undefined;
-    this.heldDeliveries = [];
+    this.dropHeld();
     if (this.core !== undefined && takesPackets(this.core.state)) {
       if (wasOpen) this.log('info', { remote: link.remote, cause }, 'client disconnected');
       this.apply(this.core.connectionLost(Date.now(), cause));
@@ -348,7 +365,7 @@ export class SessionHost implements SocketEvents {
       this.apply(this.core.shutdown(Date.now()));
     }
     this.thread.batch.flushNow();
-    void this.writes.then(() => this.finish());
+    void (this.writes ?? Promise.resolve()).then(() => this.finish());
   }
 
   /**
@@ -430,7 +447,7 @@ export class SessionHost implements SocketEvents {
         link.close();
         if (link === this.current) {
           this.current = undefined;
-          this.heldDeliveries = [];
+          this.dropHeld();
           this.log('info', { remote: link.remote, reason: action.reason }, 'client disconnected');
           if (takesPackets(core.state)) {
             this.apply(core.connectionLost(Date.now(), action.reason));
@@ -454,7 +471,7 @@ export class SessionHost implements SocketEvents {
         this.registerWrite(async () => {
           await this.thread.register.removeSession(this.sessionId);
         });
-        void this.writes.then(() => {
+        void (this.writes ?? Promise.resolve()).then(() => {
           if (this.core === core) this.beginEnding();
         });
         return;
@@ -471,9 +488,14 @@ export class SessionHost implements SocketEvents {
   }
 
   private registerWrite(write: () => Promise<void>): void {
-    this.writes = this.writes.then(write).catch((err: unknown) => {
+    const settled = (): void => {
+      if (this.writes === chained) this.writes = undefined;
+    };
+    const chained: Promise<void> = (this.writes ?? Promise.resolve()).then(write).then(settled, (err: unknown) => {
       this.log('error', { err }, 'register write failed');
+      settled();
     });
+    this.writes = chained;
   }
 
   /**
@@ -484,11 +506,20 @@ export class SessionHost implements SocketEvents {
     return this.current !== undefined && this.current.backlog > this.thread.relayBufferBytes;
   }
 
-  private releaseHeld(): void {
-    while (this.heldDeliveries.length > 0 && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
+  /** Delivers held QoS 0 messages while the connection is not behind (a write left, or main's socket drained). */
+  releaseHeld(): void {
+    while (this.heldDeliveries !== undefined && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
       const { message, info } = this.heldDeliveries.shift()!;
+      if (this.heldDeliveries.length === 0) this.dropHeld();
       this.apply(this.core.deliver(message, info, Date.now()));
     }
+  }
+
+  /** No more held deliveries (delivered, or the connection that was behind is gone). */
+  private dropHeld(): void {
+    if (this.heldDeliveries === undefined) return;
+    this.heldDeliveries = undefined;
+    this.thread.holding.delete(this);
   }
 
   private schedule(): void {
@@ -525,7 +556,7 @@ export class SessionHost implements SocketEvents {
     this.state = HostState.Ending;
     this.core = undefined;
     this.settleBacklog();
-    this.heldDeliveries = [];
+    this.dropHeld();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.post({ t: 'ending', lastConnection: this.lastAttached });
@@ -535,7 +566,7 @@ export class SessionHost implements SocketEvents {
     if (this.state === HostState.Done) return;
     this.state = HostState.Done;
     // Any socket still open goes now, before main hears that the session ended.
-    for (const link of this.links) {
+    for (const link of this.linkList()) {
       if (link.ownsSocket && link.state !== LinkState.Closed) {
         link.close();
         link.flush();
@@ -545,6 +576,7 @@ export class SessionHost implements SocketEvents {
     this.timer = undefined;
     this.core = undefined;
     this.settleBacklog();
+    this.dropHeld();
     this.thread.sessions.delete(this.sessionId);
     this.send({ t: 'ended', session: this.sessionId });
   }
@@ -556,7 +588,9 @@ export class SessionHost implements SocketEvents {
 
   private send(message: FromSession): void {
     // What the session's connections wrote this turn goes to main first, then the event.
-    for (const link of this.links) link.flush();
+    const links = this.links;
+    if (Array.isArray(links)) for (const link of links) link.flush();
+    else links?.flush();
     this.thread.toMain.event(message);
   }
 }

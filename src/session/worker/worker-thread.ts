@@ -38,6 +38,17 @@ export class WorkerThread {
   readonly log: Logger;
   readonly counters: SharedCounters;
 
+  /** Sessions holding QoS 0 deliveries back while their connection is behind. */
+  readonly holding = new Set<SessionHost>();
+  /**
+   * Every owned socket's write callback: a write reached the kernel, so sessions holding
+   * deliveries check whether their connection is still behind. One function for the thread (the
+   * set is empty but under congestion), not a closure per connection.
+   */
+  readonly socketWritten = (): void => {
+    for (const host of this.holding) host.releaseHeld();
+  };
+
   private resolveServed!: () => void;
   /** Settles when main closes the link: the thread's host task is over. */
   readonly served = new Promise<void>((resolve) => (this.resolveServed = resolve));

@@ -5,10 +5,11 @@
  * acknowledgement, which takes the short form of MQTT 5.0 section 3.4.2.1).
  */
 import { expect } from 'chai';
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import type { CoreOutput, OutgoingPacket } from '../../src/client/core/types.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { CoreHarness, testConfig } from './core-harness.js';
+import { decodeOne, normal } from '../support/mqtt-packet-form.js';
 
 /** A harness that also keeps the raw packets and bytes the core wrote. */
 class RecordingHarness extends CoreHarness {
@@ -20,29 +21,7 @@ class RecordingHarness extends CoreHarness {
   }
 }
 
-function decodeOne(bytes: Buffer, version: number): Packet {
-  const parser = mqttPacket.parser({ protocolVersion: version as 4 | 5 });
-  const packets: Packet[] = [];
-  const errors: string[] = [];
-  parser.on('packet', (p: Packet) => packets.push(p));
-  parser.on('error', (e: Error) => errors.push(e.message));
-  parser.parse(bytes);
-  expect(errors).to.deep.equal([]);
-  expect(packets).to.have.length(1);
-  return packets[0]!;
-}
 
-/** Bytes as arrays of numbers, null-prototype objects as plain ones, undefined fields dropped. */
-function normal(value: unknown): unknown {
-  if (value instanceof Uint8Array) return [...value];
-  if (Array.isArray(value)) return value.map(normal);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = normal(v);
-    return out;
-  }
-  return value;
-}
 
 /** Asserts one write decodes to the packet the core meant, in mqtt-packet's bytes but for the v5 short-form ack. */
 function expectFaithful(write: OutgoingPacket, version: 4 | 5): void {

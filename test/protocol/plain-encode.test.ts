@@ -11,31 +11,9 @@ import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { encodePacket, encodePlain, encodePlainFirst } from '../../src/protocol/encoder.js';
 import { publishIdOffset } from '../../src/protocol/plain-publish-encode.js';
 import { remainingLengthBytes, writeRemainingLength } from '../../src/protocol/plain-write.js';
+import { decodeOne, normal } from '../support/mqtt-packet-form.js';
 
-/** Decodes one whole packet with mqtt-packet alone; fails on an error, on none or on more than one. */
-function decode(bytes: Buffer, version: number): Packet {
-  const parser = mqttPacket.parser({ protocolVersion: version as 4 | 5 });
-  const packets: Packet[] = [];
-  const errors: Error[] = [];
-  parser.on('packet', (packet: Packet) => packets.push(packet));
-  parser.on('error', (error: Error) => errors.push(error));
-  parser.parse(bytes);
-  expect(errors.map((e) => e.message), 'decode errors').to.deep.equal([]);
-  expect(packets, 'decoded packets').to.have.length(1);
-  return packets[0]!;
-}
 
-/** JSON-like form for comparison: bytes (Buffer, Uint8Array, or a string payload) as arrays of numbers, null-prototype objects as plain ones. */
-function normal(value: unknown): unknown {
-  if (value instanceof Uint8Array) return [...value];
-  if (Array.isArray(value)) return value.map(normal);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) if ((value as Record<string, unknown>)[key] !== undefined) out[key] = normal((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
 
 /**
  * What mqtt-packet should decode `packet` to, as far as `packet` says: strings sent as bytes
@@ -80,7 +58,7 @@ function asMqttPacketWrites(packet: Packet, version: number): Packet {
 function expectPlain(packet: Packet, version: number, label: string): Buffer {
   const bytes = encodePlain(packet, version);
   expect(bytes, `${label}: claimed`).to.be.instanceOf(Buffer);
-  const decoded = decode(bytes!, version) as unknown as Record<string, unknown>;
+  const decoded = decodeOne(bytes!, version) as unknown as Record<string, unknown>;
   const want = expected(packet, version);
   const got = normal(decoded) as Record<string, unknown>;
   for (const key of Object.keys(want)) expect(got[key], `${label}: ${key}`).to.deep.equal(want[key]);
@@ -229,7 +207,7 @@ describe('protocol: plain encoders', () => {
         expect(mqttPacket.generate(packet, { protocolVersion: 5 }).length, 'mqtt-packet').to.equal(0);
         const bytes = encodePlainFirst(packet, 5);
         expect(bytes).to.deep.equal(encodePacket(without, 5));
-        expect(decode(bytes, 5).cmd).to.equal(packet.cmd);
+        expect(decodeOne(bytes, 5).cmd).to.equal(packet.cmd);
       });
     }
 
@@ -264,7 +242,7 @@ describe('protocol: plain encoders', () => {
         const packet = { cmd, messageId: 0xbeef } as Packet;
         const bytes = expectPlain(packet, 5, cmd);
         expect([...bytes]).to.deep.equal([bytes[0], 2, 0xbe, 0xef]);
-        expect((decode(bytes, 5) as { reasonCode?: number }).reasonCode).to.equal(0);
+        expect((decodeOne(bytes, 5) as { reasonCode?: number }).reasonCode).to.equal(0);
         expect(encodePacket(packet, 5).length).to.equal(6);
       }
     });
@@ -345,7 +323,7 @@ describe('protocol: plain encoders', () => {
     it('v5: writes an empty client id with Clean Start 0, which mqtt-packet refuses but 5.0 allows [MQTT-3.1.3-6]', () => {
       const packet = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: '', clean: false, keepalive: 30, properties: { sessionExpiryInterval: 60 } } as Packet;
       expect(() => encodePacket(packet, 5)).to.throw(/clientId/);
-      const decoded = decode(encodePlainFirst(packet, 5), 5) as unknown as Record<string, unknown>;
+      const decoded = decodeOne(encodePlainFirst(packet, 5), 5) as unknown as Record<string, unknown>;
       expect([decoded.cmd, decoded.clientId, decoded.clean, decoded.keepalive]).to.deep.equal(['connect', '', false, 30]);
       expect(decoded.properties).to.deep.equal({ sessionExpiryInterval: 60 });
     });

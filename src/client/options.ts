@@ -8,6 +8,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { checkLogLevel } from '../log.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ConnectProperties, CoreConfig, WillOptions } from './core/types.js';
+import { DERIVED_PERIODS, periodsFor, type DerivedPeriod } from './core/keepalive.js';
 
 /**
  * Options of {@link connect}. Times are seconds for keepalive-like periods, ms otherwise.
@@ -141,15 +142,22 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
   const clientId = o.clientId ?? base?.clientId ?? `weft_${randomBytes(4).toString('hex')}`;
   if (typeof clientId !== 'string' || Buffer.byteLength(clientId) > 65535) throw new InvalidArgumentError('clientId: expected a string of at most 65535 bytes');
   const keepalive = intIn('keepalive', o.keepalive, 0, 65535, base?.keepalive ?? 60);
+  const given: Partial<Record<DerivedPeriod, number>> = {};
+  if (o.recvIdlePingPeriod !== undefined) given.recvIdlePingPeriod = intIn('recvIdlePingPeriod', o.recvIdlePingPeriod, 0, 65535, 0);
+  if (o.recvIdleAbortPeriod !== undefined) given.recvIdleAbortPeriod = intIn('recvIdleAbortPeriod', o.recvIdleAbortPeriod, 0, 65535 * 2, 0);
+  if (o.pingTimeout !== undefined) given.pingTimeout = intIn('pingTimeout', o.pingTimeout, 0, 65535, 0);
+  // New options for a reconnect that keep the keepalive keep the periods set before; with a new
+  // keepalive, those not given again follow it.
+  if (base && o.keepalive === undefined) {
+    for (const name of base.givenPeriods ?? DERIVED_PERIODS) given[name] ??= base[name];
+  }
   const MAX_MS = 2 ** 31 - 1;
   const config: CoreConfig = {
     protocolVersion,
     clientId,
     clean: bool('clean', o.clean, base?.clean ?? true),
-    keepalive,
-    recvIdlePingPeriod: intIn('recvIdlePingPeriod', o.recvIdlePingPeriod, 0, 65535, keepalive),
-    recvIdleAbortPeriod: intIn('recvIdleAbortPeriod', o.recvIdleAbortPeriod, 0, 65535 * 2, keepalive * 1.5),
-    pingTimeout: intIn('pingTimeout', o.pingTimeout, 0, 65535, Math.max(1, keepalive)),
+    ...periodsFor(keepalive, given),
+    givenPeriods: Object.keys(given) as DerivedPeriod[],
     connectTimeout: intIn('connectTimeout', o.connectTimeout, 1, MAX_MS, base?.connectTimeout ?? 30_000),
     reconnectPeriod: intIn('reconnectPeriod', o.reconnectPeriod, 0, MAX_MS, base?.reconnectPeriod ?? 1000),
     maxReconnectPeriod: intIn('maxReconnectPeriod', o.maxReconnectPeriod, 0, MAX_MS, base?.maxReconnectPeriod ?? 30_000),
@@ -171,12 +179,6 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
   }
   if (config.queueFullBehavior !== 'wait' && config.queueFullBehavior !== 'reject') {
     throw new InvalidArgumentError(`queueFullBehavior: expected 'wait' or 'reject', got ${JSON.stringify(config.queueFullBehavior)}`);
-  }
-  // Keepalive-derived periods follow the new keepalive on reconnect unless given.
-  if (base && o.keepalive === undefined) {
-    config.recvIdlePingPeriod = o.recvIdlePingPeriod ?? base.recvIdlePingPeriod;
-    config.recvIdleAbortPeriod = o.recvIdleAbortPeriod ?? base.recvIdleAbortPeriod;
-    config.pingTimeout = o.pingTimeout ?? base.pingTimeout;
   }
   const username = o.username ?? base?.username;
   if (username !== undefined) {

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { ConnectionLostError } from '../../src/client/errors.js';
 import { ClientState } from '../../src/client/core/types.js';
+import { resolveCoreConfig } from '../../src/client/options.js';
 import { CoreHarness, testConfig } from './core-harness.js';
 
 describe('client core: keepalive', () => {
@@ -110,6 +111,40 @@ describe('client core: keepalive', () => {
     const h = new CoreHarness(testConfig({ keepalive: 0 }));
     h.connect();
     expect(h.deadline).to.equal(undefined);
+  });
+
+  describe("periods we did not set follow the server's Keep Alive [MQTT-3.2.2-21]", () => {
+    // What connect() resolves for `keepalive: 0` and nothing else: every period derived.
+    const derived = (extra: Parameters<typeof resolveCoreConfig>[0] = {}) => {
+      const c = resolveCoreConfig({ protocolVersion: 5, keepalive: 0, ...extra });
+      return testConfig({ protocolVersion: 5, keepalive: 0, recvIdlePingPeriod: c.recvIdlePingPeriod, recvIdleAbortPeriod: c.recvIdleAbortPeriod, pingTimeout: c.pingTimeout, givenPeriods: c.givenPeriods! });
+    };
+
+    it('derived periods (a 1 s PINGRESP timeout for keepalive 0) are derived again from the server Keep Alive', () => {
+      const h = new CoreHarness(derived());
+      expect(h.core.currentConfig.pingTimeout).to.equal(1);
+      h.connect({ properties: { serverKeepAlive: 30 } });
+      h.takeWritten();
+      h.advance(30_000);
+      expect(h.wire()).to.deep.equal(['pingreq']);
+      // Not the 1 s of keepalive 0: nothing received for 1.5 × 30 s is what ends it now.
+      h.advance(14_999);
+      expect(h.core.state).to.equal(ClientState.Connected);
+      h.advance(1);
+      expect(h.core.state).to.equal(ClientState.Backoff);
+    });
+
+    it('a PINGRESP timeout the caller set stays as set', () => {
+      const h = new CoreHarness(derived({ pingTimeout: 2 }));
+      h.connect({ properties: { serverKeepAlive: 30 } });
+      h.takeWritten();
+      h.advance(30_000);
+      expect(h.wire()).to.deep.equal(['pingreq']);
+      h.advance(1_999);
+      expect(h.core.state).to.equal(ClientState.Connected);
+      h.advance(1);
+      expect(h.core.state).to.equal(ClientState.Backoff);
+    });
   });
 
   it("the server's Keep Alive replaces ours [MQTT-3.2.2-21]", () => {

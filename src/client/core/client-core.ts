@@ -32,7 +32,7 @@ import {
 } from '../errors.js';
 import { reconnectDelay } from './backoff.js';
 import { connackPropertyError, isRetryableRefusal } from './connack.js';
-import { KeepaliveTimer } from './keepalive.js';
+import { DERIVED_PERIODS, KeepaliveTimer, periodsFor, type DerivedPeriod, type KeepalivePeriods } from './keepalive.js';
 import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } from './outbox.js';
 import { describePacket } from './packet-trace.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
@@ -441,8 +441,8 @@ export class ClientCore {
     this.serverWildcardAvailable = props.wildcardSubscriptionAvailable ?? true;
     this.serverSharedAvailable = props.sharedSubscriptionAvailable ?? true;
     this.serverSubscriptionIdsAvailable = props.subscriptionIdentifiersAvailable ?? true;
-    // [MQTT-3.2.2-21] the Server Keep Alive replaces ours.
-    this.liveness.configure({ ...this.config, keepalive: props.serverKeepAlive ?? this.config.keepalive });
+    // [MQTT-3.2.2-21] the Server Keep Alive replaces ours, and the periods we did not set follow it.
+    this.liveness.configure(livenessPeriods(this.config, props.serverKeepAlive));
     if (props.assignedClientIdentifier) this.config = { ...this.config, clientId: props.assignedClientIdentifier };
     const reconnect = this.everConnected;
     this.everConnected = true;
@@ -1028,3 +1028,11 @@ export class ClientCore {
 }
 
 export type { ClientEvent };
+
+/** The liveness periods of a connection whose CONNACK gave `serverKeepAlive` (or none). */
+function livenessPeriods(config: CoreConfig, serverKeepAlive: number | undefined): KeepalivePeriods {
+  if (serverKeepAlive === undefined || serverKeepAlive === config.keepalive) return config;
+  const given: Partial<Record<DerivedPeriod, number>> = {};
+  for (const name of config.givenPeriods ?? DERIVED_PERIODS) given[name] = config[name];
+  return periodsFor(serverKeepAlive, given);
+}

@@ -17,6 +17,26 @@ export interface KeepalivePeriods {
   pingTimeout: number;
 }
 
+/** The periods other than `keepalive`: each follows the keepalive in effect unless the caller set it. */
+export type DerivedPeriod = 'recvIdlePingPeriod' | 'recvIdleAbortPeriod' | 'pingTimeout';
+export const DERIVED_PERIODS: readonly DerivedPeriod[] = ['recvIdlePingPeriod', 'recvIdleAbortPeriod', 'pingTimeout'];
+
+/**
+ * The periods for `keepalive` seconds: the ones in `given` as they are, the others derived from
+ * it (recv-idle ping after `keepalive`, abort after 1.5 × `keepalive`, PINGRESP within
+ * `keepalive`, at least 1 s). Used for the client's own keepalive and again when the server's
+ * Keep Alive replaces it [MQTT-3.2.2-21], so a period the caller left alone fits the keepalive
+ * actually in use.
+ */
+export function periodsFor(keepalive: number, given: Partial<Pick<KeepalivePeriods, DerivedPeriod>>): KeepalivePeriods {
+  return {
+    keepalive,
+    recvIdlePingPeriod: given.recvIdlePingPeriod ?? keepalive,
+    recvIdleAbortPeriod: given.recvIdleAbortPeriod ?? keepalive * 1.5,
+    pingTimeout: given.pingTimeout ?? Math.max(1, keepalive),
+  };
+}
+
 /** What a check found due. */
 export type KeepaliveDue = 'ping' | 'no-pingresp' | 'recv-idle' | undefined;
 

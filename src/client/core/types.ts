@@ -97,6 +97,12 @@ export interface CoreConfig {
   recvIdleAbortPeriod: number;
   /** Seconds a PINGREQ may stay unanswered before the connection is aborted. */
   pingTimeout: number;
+  /**
+   * Which of the three periods above the caller set. The others were derived from `keepalive`
+   * and are derived again from the server's Keep Alive when it replaces ours. Absent: all three
+   * count as set (a config built by hand keeps its numbers).
+   */
+  givenPeriods?: readonly import('./keepalive.js').DerivedPeriod[];
   /** Ms from starting a connection attempt to CONNACK. */
   connectTimeout: number;
   /** Ms; 0 disables reconnecting. */

@@ -142,7 +142,8 @@ export interface BrokerInternals {
  * - with a `BrokerOptionError` naming a bad option, before anything starts;
  * - with the listener's error (e.g. `EADDRINUSE`) when it cannot listen;
  * - with a `SessionThreadStartError` when a session thread fails to load, throws or exits
- *   before it is ready; its message and `cause` say what the thread reported.
+ *   before it is ready (its message and `cause` say what the thread reported), or is not ready
+ *   within `threadStartTimeoutMs` (default 30 s; the message names the option).
  *
  * @example
  * ```ts
@@ -171,6 +172,19 @@ export async function launchBroker(options: BrokerOptions, internals: BrokerInte
     throw err;
   }
   return broker;
+}
+
+/**
+ * `ready`, or a rejection with a {@link SessionThreadStartError} once `ms` have passed first
+ * (option `threadStartTimeoutMs`): a thread that hangs while loading never says ready nor ends.
+ * The timer is cleared as soon as either settles, so none outlives the start.
+ */
+function readyWithin(ready: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SessionThreadStartError(`the session threads were not ready within threadStartTimeoutMs (${ms} ms)`)), ms);
+  });
+  return Promise.race([ready, timedOut]).finally(() => clearTimeout(timer));
 }
 
 class MainBroker implements Broker, ConnectionEvents {
@@ -297,7 +311,7 @@ class MainBroker implements Broker, ConnectionEvents {
    */
   async listen(): Promise<void> {
     if (this.closing !== undefined) throw new SessionThreadStartError('the broker was closed before its session threads were ready');
-    const threadsReady = this.threadLinks.startMinimum();
+    const threadsReady = readyWithin(this.threadLinks.startMinimum(), this.options.threadStartTimeoutMs);
     // Awaited after listening: if listening fails first, close() settles it (no unhandled rejection).
     threadsReady.catch(() => {});
     this.bound = new Promise<void>((resolve, reject) => {

@@ -39,6 +39,13 @@ export interface BrokerOptions {
    */
   threadYoungGenerationMb?: number;
   /**
+   * Milliseconds `startBroker` waits for the session threads it starts up front to say they are
+   * ready; after that it rejects with a `SessionThreadStartError` naming this option, and stops
+   * the listener and every thread (a thread that hangs while loading would otherwise keep it
+   * waiting for ever). Default `30000`.
+   */
+  threadStartTimeoutMs?: number;
+  /**
    * Open client connections at once; beyond it a CONNECT is refused (0x03 / 0x89). At most
    * `maxSessions`. Default `1000` (or `maxSessions` when smaller).
    */
@@ -121,6 +128,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     threadPerSession: false,
     socketHandoff: true,
     threadYoungGenerationMb: 8,
+    threadStartTimeoutMs: 30_000,
     maxConnections: 1000,
     maxSessions: 1000,
     maxPacketSize: 1_048_576,
@@ -178,6 +186,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   threadPerSession: boolean,
   socketHandoff: boolean,
   threadYoungGenerationMb: integer(1, 1024),
+  threadStartTimeoutMs: integer(1, 3_600_000),
   maxConnections: integer(1, 1_000_000),
   // The session id keeps the slot in 20 bits (see session-ids.ts).
   maxSessions: integer(1, 1_000_000),

@@ -5,8 +5,9 @@
  */
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
-import { decodePlainControl } from './plain-control.js';
+import { bodyStart, decodePlainControl } from './plain-control.js';
 import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
+import { ReasonCode } from './reason-codes.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
 export class DecodeError extends Error {
@@ -19,6 +20,13 @@ export class DecodeError extends Error {
     super(message);
   }
 }
+
+/** The MQTT 5 reason code that closes a connection for each kind of {@link DecodeError}. */
+export const DECODE_ERROR_REASON_CODES: Readonly<Record<DecodeError['kind'], number>> = {
+  malformed: ReasonCode.MalformedPacket,
+  'too-large': ReasonCode.PacketTooLarge,
+  protocol: ReasonCode.ProtocolError,
+};
 
 /**
  * One mqtt-packet parser per thread, shared by every {@link PacketDecoder} on it. A decoder only
@@ -60,7 +68,14 @@ class ThreadParser {
       const protocol = /protocol|version|Invalid header flag bits|reserved/i.test(err.message) && !/malformed/i.test(err.message);
       throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
     }
-    return { packets, version: parser.settings.protocolVersion ?? version };
+    const decodedVersion = parser.settings.protocolVersion ?? version;
+    // Only v5 has properties; a plain frame never comes here, so this runs only for packets
+    // with properties (or another reason mqtt-packet decodes them).
+    const repeated = decodedVersion === 5 ? repeatedPropertyIn(frame) : undefined;
+    if (repeated !== undefined) {
+      throw new DecodeError(`${repeated} included more than once: a Protocol Error (MQTT 5.0, the property's own section)`, 'protocol');
+    }
+    return { packets, version: decodedVersion };
   }
 }
 
@@ -144,4 +159,148 @@ export class PacketDecoder {
       this.sizes.push(frame.length);
     }
   }
+}
+
+/** How a property's value is laid out: its bytes, a Variable Byte Integer, one or two length-prefixed fields. */
+type ValueShape = 1 | 2 | 4 | 'varint' | 'prefixed' | 'pair';
+
+/** MQTT 5 properties by identifier (MQTT 5.0 section 2.2.2.2): name and value shape. */
+const PROPERTIES: ReadonlyMap<number, readonly [name: string, shape: ValueShape]> = new Map([
+  [0x01, ['Payload Format Indicator', 1]],
+  [0x02, ['Message Expiry Interval', 4]],
+  [0x03, ['Content Type', 'prefixed']],
+  [0x08, ['Response Topic', 'prefixed']],
+  [0x09, ['Correlation Data', 'prefixed']],
+  [0x0b, ['Subscription Identifier', 'varint']],
+  [0x11, ['Session Expiry Interval', 4]],
+  [0x12, ['Assigned Client Identifier', 'prefixed']],
+  [0x13, ['Server Keep Alive', 2]],
+  [0x15, ['Authentication Method', 'prefixed']],
+  [0x16, ['Authentication Data', 'prefixed']],
+  [0x17, ['Request Problem Information', 1]],
+  [0x18, ['Will Delay Interval', 4]],
+  [0x19, ['Request Response Information', 1]],
+  [0x1a, ['Response Information', 'prefixed']],
+  [0x1c, ['Server Reference', 'prefixed']],
+  [0x1f, ['Reason String', 'prefixed']],
+  [0x21, ['Receive Maximum', 2]],
+  [0x22, ['Topic Alias Maximum', 2]],
+  [0x23, ['Topic Alias', 2]],
+  [0x24, ['Maximum QoS', 1]],
+  [0x25, ['Retain Available', 1]],
+  [0x26, ['User Property', 'pair']],
+  [0x27, ['Maximum Packet Size', 4]],
+  [0x28, ['Wildcard Subscription Available', 1]],
+  [0x29, ['Subscription Identifier Available', 1]],
+  [0x2a, ['Shared Subscription Available', 1]],
+]);
+
+const USER_PROPERTY = 0x26;
+const SUBSCRIPTION_IDENTIFIER = 0x0b;
+
+/**
+ * The name of a property that the MQTT 5 packet `frame` (whole, already decoded by mqtt-packet)
+ * includes more than once where the property's section says "It is a Protocol Error to include
+ * [it] more than once", or undefined. That is every property but User Property, and but the
+ * Subscription Identifier of a PUBLISH (a Server's carries one per matching subscription, MQTT
+ * 5.0 section 3.3.2.3.8; a client's carries none, which the session core checks).
+ *
+ * Why from the bytes: mqtt-packet makes a repeated property into an array only
+ * `if (result[name])`, so a repeat after a first value of 0, false or '' replaces that value
+ * and the decoded packet shows one value; the session core, which refuses arrays, never sees
+ * it. Anything the scan cannot follow (mqtt-packet decoded it, so nothing should be) ends it
+ * with undefined: the packet is then as mqtt-packet decoded it.
+ */
+export function repeatedPropertyIn(frame: Buffer): string | undefined {
+  const type = frame[0]! >> 4;
+  const end = frame.length;
+  let pos = bodyStart(frame);
+  const skipPrefixed = (at: number): number => (at + 2 > end ? end + 1 : at + 2 + ((frame[at]! << 8) | frame[at + 1]!));
+  switch (type) {
+    case 1: {
+      // CONNECT: Protocol Name, Level, Flags, Keep Alive, properties; then the Client Identifier
+      // and, with the Will Flag, the will properties.
+      pos = skipPrefixed(pos);
+      if (pos + 4 > end || frame[pos] !== 5) return undefined;
+      const willFlag = (frame[pos + 1]! & 0x04) !== 0;
+      const connect = scanProperties(frame, pos + 4, false);
+      if (connect === undefined || connect.repeated !== undefined || !willFlag) return connect?.repeated;
+      return scanProperties(frame, skipPrefixed(connect.end), false)?.repeated;
+    }
+    case 2: // CONNACK: flags, reason code
+    case 15: // AUTH: reason code
+    case 14: // DISCONNECT: reason code (absent: no properties either)
+      pos += type === 2 ? 2 : 1;
+      break;
+    case 3: {
+      // PUBLISH: Topic Name, Packet Identifier with QoS 1 and 2.
+      pos = skipPrefixed(pos) + (((frame[0]! >> 1) & 3) > 0 ? 2 : 0);
+      return scanProperties(frame, pos, true)?.repeated;
+    }
+    case 4:
+    case 5:
+    case 6:
+    case 7: // PUBACK, PUBREC, PUBREL, PUBCOMP: Packet Identifier, reason code (both may end the packet)
+      pos += 3;
+      break;
+    case 8:
+    case 9:
+    case 10:
+    case 11: // SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK: Packet Identifier
+      pos += 2;
+      break;
+    default: // PINGREQ, PINGRESP: no properties
+      return undefined;
+  }
+  return pos < end ? scanProperties(frame, pos, false)?.repeated : undefined;
+}
+
+/**
+ * Scans the property list (length first) at `pos`: the first property found twice that may not
+ * be, and where the list ends; undefined when the list runs past the frame or has an unknown id.
+ */
+function scanProperties(frame: Buffer, pos: number, publish: boolean): { repeated: string | undefined; end: number } | undefined {
+  const length = readVarint(frame, pos);
+  if (length === undefined) return undefined;
+  const end = length.next + length.value;
+  if (end > frame.length) return undefined;
+  // Identifiers are 1..0x2A: two 32-bit masks of those seen.
+  let seenLow = 0;
+  let seenHigh = 0;
+  for (let at = length.next; at < end; ) {
+    const id = frame[at]!;
+    const property = PROPERTIES.get(id);
+    if (property === undefined) return undefined;
+    const [name, shape] = property;
+    const bit = 1 << (id & 31);
+    const seen = ((id < 32 ? seenLow : seenHigh) & bit) !== 0;
+    if (seen && id !== USER_PROPERTY && !(publish && id === SUBSCRIPTION_IDENTIFIER)) return { repeated: name, end };
+    if (id < 32) seenLow |= bit;
+    else seenHigh |= bit;
+    at++;
+    if (shape === 'varint') {
+      const value = readVarint(frame, at);
+      if (value === undefined) return undefined;
+      at = value.next;
+    } else if (shape === 'prefixed' || shape === 'pair') {
+      for (let field = shape === 'pair' ? 2 : 1; field > 0; field--) {
+        if (at + 2 > end) return undefined;
+        at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
+      }
+    } else at += shape;
+    if (at > end) return undefined;
+  }
+  return { repeated: undefined, end };
+}
+
+/** A Variable Byte Integer at `pos` (at most four bytes, MQTT 5.0 section 1.5.5), or undefined past the frame. */
+function readVarint(frame: Buffer, pos: number): { value: number; next: number } | undefined {
+  let value = 0;
+  for (let i = 0; i < 4; i++) {
+    if (pos + i >= frame.length) return undefined;
+    const byte = frame[pos + i]!;
+    value += (byte & 0x7f) * 128 ** i;
+    if ((byte & 0x80) === 0) return { value, next: pos + i + 1 };
+  }
+  return undefined;
 }

@@ -1,9 +1,9 @@
 /**
  * `await startBroker()` resolves once the broker is ready: every session thread started up front
  * has said `ready`. A thread that fails before that makes it reject with a
- * `SessionThreadStartError` naming the cause, and closing the broker while it starts ends the
- * start the same way. (That nothing is left running after a failed start is checked in a child
- * process, in process-hygiene.test.ts.)
+ * `SessionThreadStartError` naming the cause; threads not ready within `threadStartTimeoutMs`,
+ * or closing the broker while it starts, end the start the same way. (That nothing is left
+ * running after a failed start is checked in a child process, in process-hygiene.test.ts.)
  */
 import { expect } from 'chai';
 import { SessionThreadStartError, type Broker, type BrokerOptions } from '../../src/broker/index.js';
@@ -82,6 +82,16 @@ describe('broker: startBroker rejects when a session thread fails before it is r
     expect(error).to.be.instanceOf(SessionThreadStartError);
     expect((error as Error).message).to.match(/^a session thread failed before it was ready: injected fault: thread \d+ failed$/);
     expect(sessionThreads(broker)).to.deep.equal([]);
+  });
+
+  it('threads that never say ready: after threadStartTimeoutMs, SessionThreadStartError naming the timeout, and nothing left running', async () => {
+    const { broker, error } = await startFaulty('neverReady', { threadStartTimeoutMs: 100 });
+    expect(error).to.be.instanceOf(SessionThreadStartError);
+    expect((error as Error).message).to.equal('the session threads were not ready within threadStartTimeoutMs (100 ms)');
+    // The failed start closed the broker: no thread left (process-hygiene.test.ts checks that
+    // nothing else is either: no listener, no timer).
+    expect(sessionThreads(broker)).to.deep.equal([]);
+    expect(broker.stats().threads).to.equal(0);
   });
 
   it('closing the broker while its threads start ends the start with SessionThreadStartError', async () => {

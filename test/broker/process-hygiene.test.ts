@@ -54,15 +54,16 @@ describe('broker process hygiene', function () {
 
   // A failed start leaves nothing either: listener closed, every thread stopped (the one that
   // was fine included), no replacement thread started.
-  for (const fault of ['throwsBeforeReady', 'exitsBeforeReady', 'oddThreadsThrow', 'closed while starting'] as const) {
+  for (const fault of ['throwsBeforeReady', 'exitsBeforeReady', 'oddThreadsThrow', 'closed while starting', 'threadStartTimeoutMs passed'] as const) {
     it(`a process whose startBroker fails exits by itself (${fault})`, async () => {
       const closes = fault === 'closed while starting';
+      const timesOut = fault === 'threadStartTimeoutMs passed';
       const script = `
         import(${JSON.stringify(testHooksModule)}).then(async ({ startBrokerWith }) => {
           let broker;
           const starting = startBrokerWith(
-            { port: 0, logLevel: 'silent', threads: 2 },
-            { threadEntry: { filename: ${JSON.stringify(threadFaults)}, name: ${JSON.stringify(closes ? 'neverReady' : fault)} }, created: (b) => (broker = b) },
+            { port: 0, logLevel: 'silent', threads: 2${timesOut ? ', threadStartTimeoutMs: 100' : ''} },
+            { threadEntry: { filename: ${JSON.stringify(threadFaults)}, name: ${JSON.stringify(closes || timesOut ? 'neverReady' : fault)} }, created: (b) => (broker = b) },
           );
           ${closes ? 'await broker.close();' : ''}
           try {
@@ -108,6 +109,8 @@ describe('broker process hygiene', function () {
   it('a bad value fails and names the key', () => {
     expect(() => resolveBrokerOptions({ maxPacketSize: -1 })).to.throw(BrokerOptionError, /^maxPacketSize: expected an integer/);
     expect(() => resolveBrokerOptions({ threadPerSession: 'yes' as never })).to.throw(/^threadPerSession: expected true or false/);
+    expect(() => resolveBrokerOptions({ threadStartTimeoutMs: 0 })).to.throw(BrokerOptionError, /^threadStartTimeoutMs: expected an integer from 1 to 3600000, got 0$/);
+    expect(resolveBrokerOptions({}).threadStartTimeoutMs).to.equal(30_000);
     expect(() => resolveBrokerOptions({ logLevel: 'loud' as never })).to.throw(/^logLevel: /);
     expect(() => resolveBrokerOptions({ socketHandoff: 1 as never })).to.throw(/^socketHandoff: expected true or false/);
     expect(() => resolveBrokerOptions({ threadYoungGenerationMb: 0 })).to.throw(/^threadYoungGenerationMb: expected an integer/);

@@ -309,6 +309,20 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('a PUBLISH whose Response Topic has a wildcard gets DISCONNECT 0x82 and is neither acknowledged nor forwarded [MQTT-3.3.2-14]', async () => {
+      const { raw } = await rawV5(broker(), 'wild-response-topic');
+      try {
+        // Subscribed itself: a forwarded copy would reach this very connection.
+        expect(await rawSubscribe(raw, 1, [{ topic: 'rt/req', qos: 1 }])).to.deep.equal([1]);
+        raw.send({ cmd: 'publish', topic: 'rt/req', payload: Buffer.from('x'), qos: 1, messageId: 2, dup: false, retain: false, properties: { responseTopic: 'rt/reply/+' } });
+        const seen = await packetsUntilClosed(raw);
+        expect(codes(seen)).to.deep.equal([['disconnect', 0x82]]);
+        expect(reasonString(seen[0]!)).to.contain('MQTT-3.3.2-14');
+      } finally {
+        raw.destroy();
+      }
+    });
+
     it('a PUBLISH above maximumQoS gets DISCONNECT 0x9B; a retained one without retainAvailable gets 0x9A [MQTT-3.2.2-11,14]', async () => {
       await restart({ maximumQoS: 1, retainAvailable: false });
       const qos = await v5(broker(), { clientId: 'over-qos' });

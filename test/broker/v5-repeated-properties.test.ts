@@ -1,14 +1,15 @@
 /**
  * MQTT 5 properties a client includes more than once, end to end. Each property's section says
- * "It is a Protocol Error to include [it] more than once"; the decoder (mqtt-packet) turns the
- * repeats into an array, which the session core now refuses with DISCONNECT 0x82. Before, a
+ * "It is a Protocol Error to include [it] more than once"; the decoder finds the repeat in the
+ * property bytes (mqtt-packet lets a repeat after a first value of 0, false or '' replace it) and
+ * the session core refuses the arrays mqtt-packet makes of the others, with DISCONNECT 0x82. Before, a
  * repeated Subscription Identifier left the SUBSCRIBE unanswered for ever (the register refused
  * the array), and a repeated Message Expiry Interval reached subscribers as 0. Raw bytes,
  * since no client library sends such packets.
  */
 import { expect } from 'chai';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
-import { PLACEMENTS } from './helpers.js';
+import { PLACEMENTS, RawClient } from './helpers.js';
 import { brokerPerTest, packetsUntilClosed, rawSubscribe, rawV5 } from './v5-helpers.js';
 
 const codes = (packets: Packet[]): [string, number | undefined][] => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]);
@@ -60,6 +61,31 @@ for (const placement of PLACEMENTS) {
         }
       });
     }
+
+    it('a PUBLISH with the Message Expiry Interval 0 and then 10 gets DISCONNECT 0x82: a first value of 0 no longer hides the repeat (5.0 section 3.3.2.3.3)', async () => {
+      const { raw } = await rawV5(broker(), 'twice-falsy');
+      try {
+        const topic = 'twice/falsy';
+        expect(await rawSubscribe(raw, 1, [{ topic, qos: 1 }])).to.deep.equal([1]);
+        // mqtt-packet kept only the 10 (it makes an array only when the first value is truthy).
+        const property = [0x02, 0, 0, 0, 0, 0x02, 0, 0, 0, 10];
+        raw.sendBytes(frame(0x32, [...str(topic), 0, 2, property.length, ...property, 0x78]));
+        expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['disconnect', 0x82]]);
+      } finally {
+        raw.destroy();
+      }
+    });
+
+    it('a CONNECT with the Session Expiry Interval 0 and then 100 is refused with CONNACK 0x82 (5.0 section 3.1.2.11.2)', async () => {
+      const raw = await RawClient.open(broker(), 5);
+      try {
+        const properties = [0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 100];
+        raw.sendBytes(frame(0x10, [...str('MQTT'), 5, 0x02, 0, 0, properties.length, ...properties, ...str('twice-falsy-connect')]));
+        expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['connack', 0x82]]);
+      } finally {
+        raw.destroy();
+      }
+    });
 
     it('a CONNECT with the Receive Maximum twice is refused with CONNACK 0x82 (5.0 section 3.1.2.11)', async () => {
       const { raw, connack } = await rawV5(broker(), 'twice-connect', { properties: { receiveMaximum: [5, 6] } });

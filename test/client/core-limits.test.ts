@@ -158,6 +158,18 @@ describe('client core: MQTT 5 flow control and sizes', () => {
     expect(h.core.state).to.equal(ClientState.Backoff);
   });
 
+  it('a packet from the server with a property included twice is a protocol error: DISCONNECT 0x82 (5.0 section 3.3.2.3)', () => {
+    const h = new CoreHarness(testConfig({ protocolVersion: 5 }));
+    h.connect();
+    h.takeWritten();
+    // PUBLISH 't', QoS 0, Message Expiry Interval 0 and then 10: mqtt-packet alone keeps the 10.
+    h.feedBytes(Buffer.from([0x30, 15, 0, 1, 0x74, 10, 0x02, 0, 0, 0, 0, 0x02, 0, 0, 0, 10, 0x78]));
+    const written = h.takeWritten();
+    expect(written).to.have.length(1);
+    expect(written[0]).to.include({ cmd: 'disconnect', reasonCode: 0x82 });
+    expect(h.core.state).to.equal(ClientState.Backoff);
+  });
+
   it('MQTT 3.1.1: a packet over maxIncomingPacketSize closes the connection before it is buffered', () => {
     const h = new CoreHarness(testConfig({ maxIncomingPacketSize: 100 }));
     h.connect();

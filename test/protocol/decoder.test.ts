@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mqttPacket from 'mqtt-packet';
 import { PacketFramer, FramingError } from '../../src/protocol/framer.js';
-import { PacketDecoder, DecodeError } from '../../src/protocol/decoder.js';
+import { PacketDecoder, DecodeError, repeatedPropertyIn } from '../../src/protocol/decoder.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { reasonName, ReasonCode, isFailure } from '../../src/protocol/reason-codes.js';
 
@@ -86,6 +86,84 @@ describe('protocol: framing and decoding', () => {
       expect(() => bad.push(Buffer.from([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))).to.throw(DecodeError);
       const [packet] = good.push(encodePacket({ cmd: 'pingreq' }, 4));
       expect(packet).to.include({ cmd: 'pingreq' });
+    });
+  });
+
+  describe('MQTT 5 properties included more than once', () => {
+    /** An MQTT string or binary field: two length bytes, then the bytes. */
+    const str = (text: string): number[] => {
+      const bytes = [...Buffer.from(text, 'utf8')];
+      return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+    };
+    /** A whole packet with a one-byte Remaining Length. */
+    const frame = (first: number, body: number[]): Buffer => Buffer.from([first, body.length, ...body]);
+    /** A property list: its one-byte length, then the properties. */
+    const props = (...bytes: number[]): number[] => [bytes.length, ...bytes];
+    const connect = (properties: number[], will?: number[]): Buffer =>
+      frame(0x10, [...str('MQTT'), 5, will ? 0x06 : 0x02, 0, 0, ...properties, ...str('c'), ...(will ? [...will, ...str('w'), ...str('x')] : [])]);
+
+    // Each packet once with the repeat after a falsy first value (0, false, ''), which
+    // mqtt-packet replaces without a trace, and the name the error gives.
+    const cases: [string, Buffer, string][] = [
+      ['PUBLISH, Message Expiry Interval 0 then 10', frame(0x30, [...str('t'), ...props(0x02, 0, 0, 0, 0, 0x02, 0, 0, 0, 10), 0x78]), 'Message Expiry Interval'],
+      ['PUBLISH, Payload Format Indicator 0 then 1', frame(0x32, [...str('t'), 0, 1, ...props(0x01, 0, 0x01, 1), 0x78]), 'Payload Format Indicator'],
+      ["PUBLISH, Content Type '' then 'a'", frame(0x30, [...str('t'), ...props(0x03, ...str(''), 0x03, ...str('a'))]), 'Content Type'],
+      ['SUBSCRIBE, Subscription Identifier 0 then 5', frame(0x82, [0, 1, ...props(0x0b, 0, 0x0b, 5), ...str('f'), 1]), 'Subscription Identifier'],
+      ['CONNECT, Session Expiry Interval 0 then 100', connect(props(0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 100)), 'Session Expiry Interval'],
+      ['CONNECT will, Will Delay Interval 0 then 5', connect(props(), props(0x18, 0, 0, 0, 0, 0x18, 0, 0, 0, 5)), 'Will Delay Interval'],
+      ["PUBACK, Reason String '' then 'x'", frame(0x40, [0, 1, 0x10, ...props(0x1f, ...str(''), 0x1f, ...str('x'))]), 'Reason String'],
+      ['DISCONNECT, Session Expiry Interval 0 then 10', frame(0xe0, [0, ...props(0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 10)]), 'Session Expiry Interval'],
+      ['CONNACK, Maximum QoS 0 then 1', frame(0x20, [0, 0, ...props(0x24, 0, 0x24, 1)]), 'Maximum QoS'],
+    ];
+    for (const [name, bytes, property] of cases) {
+      it(`${name}: DecodeError 'protocol' (→ 0x82) naming it, not the second value taken for the only one`, () => {
+        // What mqtt-packet alone makes of it: one value, the repeat invisible.
+        const alone = mqttPacket.parser({ protocolVersion: 5 });
+        const decoded: { properties?: object; will?: { properties?: object } }[] = [];
+        alone.on('packet', (packet) => decoded.push(packet as (typeof decoded)[number]));
+        alone.parse(bytes);
+        expect(decoded, 'mqtt-packet decodes it').to.have.length(1);
+        const values = Object.values({ ...decoded[0]!.properties, ...decoded[0]!.will?.properties });
+        expect(values.some(Array.isArray), 'mqtt-packet shows an array').to.equal(false);
+        const decoder = new PacketDecoder(1024, 5);
+        expect(() => decoder.push(bytes)).to.throw(DecodeError, `${property} included more than once`).with.property('kind', 'protocol');
+      });
+    }
+
+    it('a repeat after a truthy first value is refused the same way (mqtt-packet made it an array, which the core refused)', () => {
+      const decoder = new PacketDecoder(1024, 5);
+      const bytes = frame(0x30, [...str('t'), ...props(0x23, 0, 1, 0x23, 0, 2)]);
+      expect(() => decoder.push(bytes)).to.throw(DecodeError, 'Topic Alias included more than once').with.property('kind', 'protocol');
+    });
+
+    it('User Property may repeat, and so may the Subscription Identifiers of a PUBLISH (MQTT 5.0 sections 3.3.2.3.7, 3.3.2.3.8)', () => {
+      const decoder = new PacketDecoder(1024, 5);
+      const user = [0x26, ...str('k'), ...str('1'), 0x26, ...str('k'), ...str('2')];
+      const [publish] = decoder.push(frame(0x30, [...str('t'), ...props(0x0b, 1, 0x0b, 2, ...user), 0x78]));
+      expect((publish as { properties?: unknown }).properties).to.deep.equal({ subscriptionIdentifier: [1, 2], userProperties: { k: ['1', '2'] } });
+      const [ack] = decoder.push(frame(0x40, [0, 1, 0, ...props(...user)]));
+      expect(ack).to.include({ cmd: 'puback', messageId: 1 });
+    });
+
+    it('a SUBSCRIBE may not repeat its Subscription Identifier (MQTT 5.0 section 3.8.2.1.2)', () => {
+      expect(repeatedPropertyIn(frame(0x82, [0, 1, ...props(0x0b, 1, 0x0b, 2), ...str('f'), 1]))).to.equal('Subscription Identifier');
+    });
+
+    it('finds nothing in lists with each property once, in packets without properties, or in a list it cannot follow', () => {
+      expect(repeatedPropertyIn(connect(props(0x11, 0, 0, 0, 0, 0x21, 0, 1), props(0x18, 0, 0, 0, 0, 0x02, 0, 0, 0, 0)))).to.equal(undefined);
+      expect(repeatedPropertyIn(frame(0x40, [0, 1]))).to.equal(undefined);
+      expect(repeatedPropertyIn(frame(0xe0, [0]))).to.equal(undefined);
+      expect(repeatedPropertyIn(frame(0xc0, []))).to.equal(undefined);
+      // Identifier 0x7f is no property; a list running past the packet.
+      expect(repeatedPropertyIn(frame(0x30, [...str('t'), ...props(0x7f, 0x7f)]))).to.equal(undefined);
+      expect(repeatedPropertyIn(frame(0x30, [...str('t'), 9, 0x02, 0, 0]))).to.equal(undefined);
+    });
+
+    it('leaves MQTT 3.1.1 packets alone (they have no properties)', () => {
+      const decoder = new PacketDecoder(1024, 4);
+      // SUBSCRIBE 3.1.1 (a plain frame; mqtt-packet path for a 3.1.1 CONNECT with a will is the same).
+      const [packet] = decoder.push(frame(0x82, [0, 1, ...str('f'), 1]));
+      expect(packet).to.include({ cmd: 'subscribe', messageId: 1 });
     });
   });
 });

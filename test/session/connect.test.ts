@@ -168,6 +168,18 @@ describe('session core: CONNECT / CONNACK', () => {
       expect(h.connect(5, { will: { topic: 'a/+', payload: Buffer.from('x'), qos: 0, retain: false } })!.reasonCode).to.equal(0x90);
     });
 
+    it('refuses a will whose Response Topic is no valid Topic Name: CONNACK 0x82 for a wildcard or empty one, 0x81 for U+0000, and no session (the will would break [MQTT-3.3.2-13,14])', () => {
+      for (const [responseTopic, code] of [['reply/#', 0x82], ['+', 0x82], ['', 0x82], ['\u0000', 0x81]] as const) {
+        const h = new Harness();
+        const will = { topic: 'w', payload: Buffer.from('x'), qos: 0 as const, retain: false, properties: { responseTopic } };
+        expect(h.connect(5, { will })!.reasonCode, JSON.stringify(responseTopic)).to.equal(code);
+        expect(h.ended).to.equal(true);
+      }
+      const ok = new Harness();
+      const will = { topic: 'w', payload: Buffer.from('x'), qos: 0 as const, retain: false, properties: { responseTopic: 'reply/w' } };
+      expect(ok.connect(5, { will })!.reasonCode).to.equal(0);
+    });
+
     it('includes a reason string on a refusing CONNACK unless Request Problem Information is 0 [MQTT-3.1.2-29]', () => {
       const asked = new Harness();
       expect(asked.connect(5, { properties: { receiveMaximum: 0 } })!.properties!.reasonString).to.be.a('string');

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import type { IPublishPacket } from 'mqtt-packet';
+import type { IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import { Harness, only, publish, VERSIONS } from './harness.js';
+
+const codesOf = (packets: Packet[]): [string, number | undefined][] => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]);
 
 describe('session core: PUBLISH both directions', () => {
   for (const v of VERSIONS) {
@@ -173,6 +175,21 @@ describe('session core: PUBLISH both directions', () => {
       h2.connect(5);
       h2.send(publish('a', 0, undefined, { payload: Buffer.from('ok ✓'), properties: { payloadFormatIndicator: true } }));
       expect(h2.routed).to.have.length(1);
+    });
+
+    it('refuses a Response Topic with a wildcard or empty with DISCONNECT 0x82, and one with U+0000 with 0x81, routing nothing [MQTT-3.3.2-13,14]', () => {
+      for (const [responseTopic, code] of [['reply/+', 0x82], ['reply/#', 0x82], ['', 0x82], ['re\u0000ply', 0x81]] as const) {
+        const h = new Harness();
+        h.connect(5);
+        const out = h.send(publish('a', 1, 1, { properties: { responseTopic } }));
+        expect(codesOf(out), JSON.stringify(responseTopic)).to.deep.equal([['disconnect', code]]);
+        expect(h.closed).to.equal(true);
+        expect(h.routed).to.deep.equal([]);
+      }
+      const ok = new Harness();
+      ok.connect(5);
+      ok.send(publish('a', 0, undefined, { properties: { responseTopic: 'reply/$x y' } }));
+      expect(ok.routed[0]!.properties!.responseTopic).to.equal('reply/$x y');
     });
 
     it('forwards user properties unchanged and in order [MQTT-3.3.2-17,18]', () => {

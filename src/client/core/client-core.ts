@@ -18,7 +18,7 @@ import type { IConnackPacket, IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { encodePlainFirst } from '../../protocol/encoder.js';
-import { DecodeError, PacketDecoder } from '../../protocol/decoder.js';
+import { DECODE_ERROR_REASON_CODES, DecodeError, PacketDecoder } from '../../protocol/decoder.js';
 import { ReasonCode, reasonName } from '../../protocol/reason-codes.js';
 import { parseSubscriptionFilter, validateTopicName, TopicError } from '../../register/topic.js';
 import {
@@ -198,7 +198,7 @@ export class ClientCore {
       packets = this.decoder.push(data);
     } catch (err) {
       const e = err as Error;
-      const code = err instanceof DecodeError && err.kind === 'too-large' ? ReasonCode.PacketTooLarge : ReasonCode.MalformedPacket;
+      const code = err instanceof DecodeError ? DECODE_ERROR_REASON_CODES[err.kind] : ReasonCode.MalformedPacket;
       this.violation(`undecodable data from server: ${e.message}`, code, now);
       return this.flush(now);
     }

@@ -6,7 +6,7 @@ import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { ConnackReturnCode, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { AttachContext, ProtocolVersion, SessionConfig } from './api.js';
-import { isUtf8Payload, payloadBytes, repeatedProperty } from './message.js';
+import { isUtf8Payload, payloadBytes, repeatedProperty, responseTopicFault } from './message.js';
 import { UNKNOWN_CLIENT, withReasonString, type ReasonStringLimits } from './reason-string.js';
 import type { Connection } from './session-data.js';
 
@@ -165,6 +165,9 @@ function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachCon
       if (will.properties?.payloadFormatIndicator === true && !isUtf8Payload(payloadBytes(will.payload))) {
         return refuse(5, ReasonCode.PayloadFormatInvalid, 'will Payload Format Indicator 1 with a payload that is not UTF-8');
       }
+      // Published as a PUBLISH with it unaltered, so held to [MQTT-3.3.2-13,14] (see responseTopicFault).
+      const badResponseTopic = responseTopicFault(will.properties?.responseTopic);
+      if (badResponseTopic !== undefined) return refuse(5, badResponseTopic.code, `will ${badResponseTopic.reason}`);
     }
   }
 

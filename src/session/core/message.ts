@@ -1,6 +1,9 @@
 /** Converting between PUBLISH packets and connection-independent {@link RoutedMessage}s. */
 import type { IPublishPacket } from 'mqtt-packet';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { TopicError, validateTopicName } from '../../register/topic.js';
 import type { MessageProperties, RoutedMessage } from './api.js';
+import { fault, type Fault } from './out.js';
 
 /** A Buffer view of `bytes` without copying (mqtt-packet writes Buffers). */
 export function asBuffer(bytes: Uint8Array): Buffer {
@@ -48,11 +51,46 @@ export function isExpired(message: RoutedMessage, now: number): boolean {
  * Property, and Subscription Identifier on a PUBLISH from the Server). mqtt-packet does not
  * refuse a repeat but decodes the values into an array, which the core would misread: a
  * repeated Message Expiry Interval went out as 0, a repeated Subscription Identifier made the
- * register refuse the whole SUBSCRIBE and no SUBACK was ever sent.
+ * register refuse the whole SUBSCRIBE and no SUBACK was ever sent. A repeat after a first value
+ * of 0, false or '' leaves no array (mqtt-packet keeps the last value): the broker's decoder
+ * finds those in the property bytes (`repeatedPropertyIn` in protocol/decoder.ts).
  */
 export function repeatedProperty<P extends object>(properties: P | undefined, names: readonly (keyof P & string)[]): string | undefined {
   if (properties === undefined) return undefined;
   return names.find((name) => Array.isArray(properties[name]));
+}
+
+/**
+ * Why a v5 PUBLISH or will may not carry `responseTopic`, or undefined when it may (or has none).
+ * A Response Topic "is used as the Topic Name for a response message" (5.0 section 3.3.2.3.5), so
+ * it must be a valid Topic Name, and the Server sends it on unaltered [MQTT-3.3.2-15]:
+ * - U+0000 or ill-formed UTF-16 (a lone surrogate): 0x81, since the spec says such a packet
+ *   "is a Malformed Packet" [MQTT-1.5.4-1, MQTT-1.5.4-2] (the decoder already turns ill-formed
+ *   UTF-8 into U+FFFD, so only a packet built by hand gets the second);
+ * - a wildcard [MQTT-3.3.2-14], or empty (no Topic Name is [MQTT-4.7.3-1]): 0x82 Protocol Error.
+ *   The packet parsed and holds data the protocol does not allow, which is a Protocol Error
+ *   (5.0 section 1.2), and section 4.13.1 says to use 0x82 unless section 3.14.2.1 has a more
+ *   specific code. 0x90 Topic Name invalid is not one: it is for a Topic Name that "is correctly
+ *   formed, but is not accepted by this Client or Server", and this is not the packet's Topic
+ *   Name, nor correctly formed.
+ * A will's Response Topic (5.0 section 3.1.3.2.6) has no rule id of its own; the will is
+ * published as a PUBLISH carrying it unaltered, so taking it would make the broker send a PUBLISH
+ * that breaks [MQTT-3.3.2-14]: the CONNECT is refused the same way (CONNACK 0x81 / 0x82).
+ */
+export function responseTopicFault(responseTopic: string | undefined): Fault | undefined {
+  if (responseTopic === undefined) return undefined;
+  if (responseTopic.includes('\u0000')) return fault(ReasonCode.MalformedPacket, 'Response Topic contains U+0000 [MQTT-1.5.4-2]');
+  if (!responseTopic.isWellFormed()) return fault(ReasonCode.MalformedPacket, 'Response Topic is not well-formed UTF-8 [MQTT-1.5.4-1]');
+  if (responseTopic.includes('+') || responseTopic.includes('#')) {
+    return fault(ReasonCode.ProtocolError, 'Response Topic contains a wildcard character [MQTT-3.3.2-14]');
+  }
+  try {
+    validateTopicName(responseTopic);
+  } catch (err) {
+    if (!(err instanceof TopicError)) throw err;
+    return fault(ReasonCode.ProtocolError, `Response Topic is not a valid Topic Name: ${err.message}`);
+  }
+  return undefined;
 }
 
 /** True when `payload` is well-formed UTF-8 (for Payload Format Indicator 1, MQTT 5.0 section 3.3.2.3.2). */

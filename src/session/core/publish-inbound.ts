@@ -8,7 +8,7 @@ import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPub
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { RoutedMessage } from './api.js';
-import { expiryFrom, isUtf8Payload, messageProperties, repeatedProperty } from './message.js';
+import { expiryFrom, isUtf8Payload, messageProperties, repeatedProperty, responseTopicFault } from './message.js';
 import { fault, type Fault, type Out } from './out.js';
 import type { SessionData } from './session-data.js';
 
@@ -77,6 +77,9 @@ export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, 
     if (packet.properties?.payloadFormatIndicator === true && !isUtf8Payload(packet.payload as Uint8Array)) {
       return fault(ReasonCode.PayloadFormatInvalid, 'Payload Format Indicator is 1 but the payload is not UTF-8 (section 3.3.2.3.2)');
     }
+    // A Response Topic is a Topic Name without wildcards [MQTT-3.3.2-13,14]: 0x82 (or 0x81).
+    const badResponseTopic = responseTopicFault(packet.properties?.responseTopic);
+    if (badResponseTopic !== undefined) return badResponseTopic;
   }
 
   const packetId = packet.messageId;

@@ -5,6 +5,7 @@
  */
 import type { IAuthPacket, IConnectPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { DECODE_ERROR_REASON_CODES } from '../../protocol/decoder.js';
 import {
   SessionState,
   type AttachContext,
@@ -43,12 +44,6 @@ import { SessionData, type Connection } from './session-data.js';
 import { transition } from './state.js';
 import { completeSubscribe, completeUnsubscribe, handleSubscribe, handleUnsubscribe } from './subscribe.js';
 import { cancelPendingWill, connectionEndedWithWill, firePendingWill, publishWill, willFromConnect } from './will.js';
-
-const DECODE_FAULT_CODES = {
-  malformed: ReasonCode.MalformedPacket,
-  'too-large': ReasonCode.PacketTooLarge,
-  protocol: ReasonCode.ProtocolError,
-} as const;
 
 /** The protocol brain of one broker session; see {@link SessionCoreApi} for the contract. */
 export class SessionCore implements SessionCoreApi {
@@ -138,7 +133,7 @@ export class SessionCore implements SessionCoreApi {
 
   receiveError(kind: 'malformed' | 'too-large' | 'protocol', detail: string, now: number): Output {
     const out = new Out();
-    if (this.s.conn) this.fail(out, { code: DECODE_FAULT_CODES[kind], reason: detail }, now);
+    if (this.s.conn) this.fail(out, { code: DECODE_ERROR_REASON_CODES[kind], reason: detail }, now);
     return out;
   }
 

@@ -6,7 +6,7 @@
  *
  *   npm run bench -- [--scenarios fan-in,qos1,...] [--brokers weft,aedes,mosquitto]
  *                    [--threads 1,2,4] [--duration 5] [--warmup 1] [--repeat 1]
- *                    [--payload 32] [--quick] [--out-dir bench/results]
+ *                    [--payload 32] [--idle-settle 20] [--quick] [--out-dir bench/results]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -48,7 +48,10 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --warmup S        unmeasured seconds before each run (default 1; --quick: 0.5)
   --repeat N        runs per scenario and broker; the table shows medians (default 1)
   --payload BYTES   PUBLISH payload size, at least ${PAYLOAD_HEADER_BYTES} (default 32)
-  --quick           short smoke run: 1 s runs, 200 connections, 2,000 wildcard subscriptions
+  --idle-settle S   connections scenario: seconds its idle-memory broker is left alone before
+                    and after opening the connections (default 20; --quick: 2)
+  --quick           short smoke run: 1 s runs, 200 connections, 2,000 wildcard subscriptions,
+                    2 s idle settles
   --out-dir DIR     where the raw JSON goes (default bench/results)`;
 
 function fail(message: string): never {
@@ -80,7 +83,7 @@ function parseArgs(argv: readonly string[]): Options {
     relay: false,
     repeat: 1,
     outDir: path.resolve('bench/results'),
-    settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32 },
+    settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32, idleSettleS: quick ? 2 : 20 },
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -124,6 +127,9 @@ function parseArgs(argv: readonly string[]): Options {
         options.settings.payloadBytes = positive(value(), arg, true, 65_536);
         if (options.settings.payloadBytes < PAYLOAD_HEADER_BYTES) fail(`--payload: at least ${PAYLOAD_HEADER_BYTES} bytes`);
         break;
+      case '--idle-settle':
+        options.settings.idleSettleS = positive(value(), arg, false, 120);
+        break;
       case '--out-dir':
         options.outDir = path.resolve(value() ?? fail('--out-dir needs a directory'));
         break;
@@ -157,15 +163,21 @@ async function runOnce(scenario: Scenario, name: BrokerName, options: Options, c
   const { settings } = options;
   const threadPerSession = name === 'weft' && options.threadPerSession;
   const relay = name === 'weft' && options.relay;
-  const broker = await launchBroker({ name, cpuSet, threadPerSession, relay, ...(threads !== undefined ? { threads } : {}) });
+  const launch = () => launchBroker({ name, cpuSet, threadPerSession, relay, ...(threads !== undefined ? { threads } : {}) });
+  let broker = await launch();
+  const relaunch = async () => {
+    await broker.stop();
+    broker = await launch();
+    return broker;
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
-    const boundS = settings.warmupS + settings.durationS + RUN_SLACK_S;
+    const boundS = settings.warmupS + settings.durationS + (scenario.extraBoundS?.(settings) ?? 0) + RUN_SLACK_S;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`run exceeded its bound of ${boundS} s`)), boundS * 1000);
     });
     const osThreadsAtStart = threadCount(broker.pid);
-    const outcome = await Promise.race([scenario.run({ broker, settings, log: progress }), timeout]);
+    const outcome = await Promise.race([scenario.run({ broker, settings, log: progress, relaunch }), timeout]);
     outcome.details.osThreadsAtStart = osThreadsAtStart;
     return { broker, outcome };
   } catch (err) {

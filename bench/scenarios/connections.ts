@@ -5,17 +5,31 @@
  * the first connection); then the same again after closing them all, for a broker past its
  * warm-up (the other scenarios have a warm-up second before they measure). The broker's CPU while idle, with no client and then with every
  * connection open and silent, shows work a broker does when nothing happens (polling, timers).
+ *
+ * Last, memory per idle connection on another fresh broker process: RSS after N connections have
+ * stayed idle for the settle period minus RSS after the process, with no connection, stayed idle
+ * for the same period. The short settle of the first rounds measures what a burst costs, which
+ * for a Node broker includes young generations grown during it and garbage not yet collected;
+ * V8 gives such memory back only once the process has been idle for a while (its memory reducer
+ * waits ~8 s after the last full collection, and then again if the heap was not idle). It does
+ * the same to a process that has only started: a fresh Weft's RSS falls by ~11 MiB ~8 s after
+ * start with no client at all (aedes' by ~3 MiB), so the baseline settles too, or that fall would
+ * count as memory the connections gave back. The settle is a fixed period, not "until RSS is
+ * stable": RSS is flat for seconds before the reducer acts, so a stability rule would stop before
+ * the fall it is there to wait for.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GenClient } from '../lib/gen-client.js';
 import { Meter, assertHealthy, eachLimited } from '../lib/measure.js';
-import { cpuSeconds } from '../lib/proc.js';
+import { cpuSeconds, rssKiB } from '../lib/proc.js';
 import { closeAll, connect, runTag } from './common.js';
 import { cpuMicrosPer, type Scenario, type ScenarioContext, type ScenarioOutcome } from './types.js';
 
 const CONCURRENT_SETUPS = 50;
 const SETTLE_MS = 500;
 const IDLE_MS = 1_000;
+/** How often an idle settle reads the broker's RSS (the readings go into the details). */
+const RSS_SAMPLE_MS = 1_000;
 
 /** Share of one core the broker uses over `ms` of doing nothing asked of it. */
 async function idleShare(pid: number, ms: number): Promise<number> {
@@ -27,6 +41,17 @@ async function idleShare(pid: number, ms: number): Promise<number> {
 
 export function connectionCount(quick: boolean): number {
   return quick ? 200 : 2_000;
+}
+
+/** The broker's RSS in KiB every second over `seconds`, ending with a reading at `seconds`: the last is the figure. */
+async function rssOver(pid: number, seconds: number): Promise<number[]> {
+  const end = Date.now() + seconds * 1000;
+  const readings = [rssKiB(pid)];
+  for (let left = end - Date.now(); left > 0; left = end - Date.now()) {
+    await sleep(Math.min(RSS_SAMPLE_MS, left));
+    readings.push(rssKiB(pid));
+  }
+  return readings;
 }
 
 /** Opens `n` clients (each CONNECT + SUBSCRIBE to its own topic), 50 at a time; returns the seconds it took. */
@@ -60,6 +85,24 @@ async function measuredRound(ctx: ScenarioContext, n: number, name: string, clie
   };
 }
 
+/**
+ * On a broker process started for it: RSS per connection once `n` connections have stayed idle
+ * for the settle period, against the process's RSS after the same idle period with none.
+ */
+async function idleRound(ctx: ScenarioContext, n: number, name: string) {
+  const broker = await ctx.relaunch();
+  const clients: GenClient[] = [];
+  try {
+    const beforeKiB = await rssOver(broker.pid, ctx.settings.idleSettleS);
+    await openAll({ ...ctx, broker }, n, name, clients);
+    const idleKiB = await rssOver(broker.pid, ctx.settings.idleSettleS);
+    assertHealthy(clients);
+    return { rssKiBPerConn: (idleKiB.at(-1)! - beforeKiB.at(-1)!) / n, beforeKiB, idleKiB };
+  } finally {
+    await closeAll(clients);
+  }
+}
+
 async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const n = connectionCount(ctx.settings.quick);
   const tag = runTag();
@@ -76,6 +119,9 @@ async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     clients = [];
     await sleep(SETTLE_MS);
     const again = await measuredRound(ctx, n, `again-${tag}`, clients);
+    await closeAll(clients);
+    clients = [];
+    const idle = await idleRound(ctx, n, `idle-${tag}`);
     return {
       figures: {
         setupSeconds: fresh.setupSeconds,
@@ -87,8 +133,16 @@ async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         setupSecondsAgain: again.setupSeconds,
         rssKiBPerConnAgain: again.rssKiBPerConn,
         cpuUsPerConnAgain: again.cpuUsPerConn,
+        rssKiBPerConnIdle: idle.rssKiBPerConn,
       },
-      details: { window: fresh.window, windowAgain: again.window, connections: n, concurrentSetups: CONCURRENT_SETUPS },
+      details: {
+        window: fresh.window,
+        windowAgain: again.window,
+        // RSS readings (KiB, one a second) of the idle round's broker, without and with the connections.
+        idleRss: { settleS: ctx.settings.idleSettleS, beforeKiB: idle.beforeKiB, connectedKiB: idle.idleKiB },
+        connections: n,
+        concurrentSetups: CONCURRENT_SETUPS,
+      },
     };
   } finally {
     await closeAll(clients);
@@ -97,7 +151,9 @@ async function runConnections(ctx: ScenarioContext): Promise<ScenarioOutcome> {
 
 export const connections: Scenario = {
   id: 'connections',
-  title: (s) => `connections: ${connectionCount(s.quick).toLocaleString('en-US')} clients with one subscription each`,
+  title: (s) =>
+    `connections: ${connectionCount(s.quick).toLocaleString('en-US')} clients with one subscription each` +
+    (s.idleSettleS === undefined ? '' : `; idle: after ${s.idleSettleS} s idle, on another fresh broker`),
   figures: [
     { key: 'setupSeconds', label: 'set-up time s', better: 'lower', format: 'seconds' },
     { key: 'rate', label: 'connections/s', better: 'higher', format: 'rate' },
@@ -108,6 +164,9 @@ export const connections: Scenario = {
     { key: 'setupSecondsAgain', label: 'again, after closing them: set-up time s', better: 'lower', format: 'seconds' },
     { key: 'rssKiBPerConnAgain', label: 'again: broker RSS KiB/connection', better: 'lower', format: 'kib' },
     { key: 'cpuUsPerConnAgain', label: 'again: broker CPU µs/connection', better: 'lower', format: 'us' },
+    { key: 'rssKiBPerConnIdle', label: 'broker RSS KiB/connection, idle', better: 'lower', format: 'kib' },
   ],
+  // Two idle settles, and a second broker's start-up.
+  extraBoundS: (s) => 2 * s.idleSettleS + 20,
   run: runConnections,
 };

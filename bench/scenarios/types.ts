@@ -10,6 +10,11 @@ export interface Settings {
   quick: boolean;
   /** PUBLISH payload size in bytes (at least the 16-byte generator header). */
   payloadBytes: number;
+  /**
+   * Seconds the connections scenario leaves its idle-memory broker alone, once before its
+   * connections (the baseline) and once after them. Absent from results saved before it existed.
+   */
+  idleSettleS: number;
 }
 
 export interface ScenarioContext {
@@ -17,6 +22,11 @@ export interface ScenarioContext {
   settings: Settings;
   /** One progress line on stderr. */
   log(message: string): void;
+  /**
+   * Stops {@link broker} and starts another the same way, for a round that needs a process
+   * nothing has run on yet; the run stops the new one at its end.
+   */
+  relaunch(): Promise<RunningBroker>;
 }
 
 /** Which way is good; `n/a` for context rows (how much CPU each side used). */
@@ -43,6 +53,8 @@ export interface Scenario {
   /** The table's label, which names the populations used. */
   title(settings: Settings): string;
   figures: readonly FigureDef[];
+  /** Seconds a run may take beyond warm-up, measured time and the usual slack (waits it is told to make). */
+  extraBoundS?(settings: Settings): number;
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
 }
 

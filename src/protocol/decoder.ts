@@ -96,12 +96,20 @@ const SETTINGS: Record<number, { readonly protocolVersion: number }> = {
   5: Object.freeze({ protocolVersion: 5 }),
 };
 
+/** {@link PacketDecoder.sizes} after a push that completed no packet. */
+const NO_SIZES: readonly number[] = Object.freeze([]);
+
 /** Incremental decoder for one connection. */
 export class PacketDecoder {
   private readonly framer: PacketFramer;
   private version: number;
-  /** Whole-packet sizes in bytes of what the last {@link push} returned, index for index. */
-  readonly sizes: number[] = [];
+  /**
+   * Whole-packet sizes in bytes of what the last {@link push} returned, index for index. A new
+   * array of just that length each time: one array reused across pushes would keep the store it
+   * grew to (17 slots after its first packet; `length = 0` does not shrink it) for as long as
+   * the connection lives, most of it idle.
+   */
+  sizes: readonly number[] = NO_SIZES;
 
   /**
    * @param maxPacketSize largest whole packet accepted, in bytes.
@@ -137,27 +145,28 @@ export class PacketDecoder {
       throw err;
     }
     const out: Packet[] = [];
-    this.sizes.length = 0;
-    for (const frame of frames) this.decodeFrame(frame, out);
+    this.sizes = NO_SIZES;
+    if (frames.length === 0) return out;
+    // A frame is one packet, so this is the final length (an odd frame only grows or trims it).
+    const sizes = new Array<number>(frames.length);
+    for (const frame of frames) this.decodeFrame(frame, out, sizes);
+    sizes.length = out.length;
+    this.sizes = sizes;
     return out;
   }
 
-  /** Decodes one whole frame into `out`, its size into {@link sizes}. Throws {@link DecodeError}. */
-  private decodeFrame(frame: Buffer, out: Packet[]): void {
+  /** Decodes one whole frame into `out`, its size into `sizes` at the same index. Throws {@link DecodeError}. */
+  private decodeFrame(frame: Buffer, out: Packet[], sizes: number[]): void {
     const plain = decodePlain(frame, this.version);
     if (plain !== undefined) {
       if (plain.cmd === 'connect') this.version = plain.protocolVersion!;
-      out.push(plain);
-      this.sizes.push(frame.length);
+      sizes[out.push(plain) - 1] = frame.length;
       return;
     }
     threadParser ??= new ThreadParser();
     const { packets, version } = threadParser.parse(frame, this.version);
     this.version = version;
-    for (const packet of packets) {
-      out.push(packet);
-      this.sizes.push(frame.length);
-    }
+    for (const packet of packets) sizes[out.push(packet) - 1] = frame.length;
   }
 }
 

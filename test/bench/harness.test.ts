@@ -3,6 +3,7 @@ import { GenClient } from '../../bench/lib/gen-client.js';
 import { assertLoopback } from '../../bench/lib/loopback.js';
 import { formatFigure, formatRatio } from '../../bench/lib/report.js';
 import { median, percentile } from '../../bench/lib/stats.js';
+import { summarize, type ResultsFile, type RunRecord } from '../../bench/lib/summary.js';
 import { SeqTracker } from '../../bench/lib/tracker.js';
 
 describe('bench: harness pieces', () => {
@@ -80,6 +81,42 @@ describe('bench: harness pieces', () => {
       expect(formatRatio(8.1, 0.002, 'kib')).to.equal('–');
       expect(formatRatio(0, 0.0008, 'percent')).to.equal('0.00×');
       expect(formatRatio(1, NaN, 'us')).to.equal('–');
+    });
+  });
+
+  describe('report', () => {
+    /** A saved run of the connections scenario with `rssKiBPerConnIdle` per broker. */
+    function connectionsRun(idle: Record<'weft' | 'aedes' | 'mosquitto', number>, idleSettleS?: number): ResultsFile {
+      const runs: RunRecord[] = Object.entries(idle).map(([broker, rssKiBPerConnIdle]) => ({
+        scenario: 'connections',
+        broker: broker as RunRecord['broker'],
+        repeat: 0,
+        figures: { rssKiBPerConn: 9, rssKiBPerConnIdle },
+        details: {},
+      }));
+      const settings = { durationS: 5, warmupS: 1, quick: false, payloadBytes: 32, repeat: 1, scenarios: ['connections'], brokers: ['weft', 'aedes', 'mosquitto'] as RunRecord['broker'][], threads: [] };
+      return {
+        startedAt: '2026-12-02T08:00:00.000Z',
+        finishedAt: '2026-12-02T08:02:00.000Z',
+        machine: { cpuModel: 'test', cpus: 2, memoryGiB: 1, node: 'v20', kernel: '6', loadAverageAtStart: [0, 0, 0], loadAverageAtEnd: [0, 0, 0] },
+        cpuPlan: { cpus: 2, broker: '0', generator: '1', note: null },
+        // Results saved before the idle settle existed have no idleSettleS.
+        settings: (idleSettleS === undefined ? settings : { ...settings, idleSettleS }) as ResultsFile['settings'],
+        versions: {},
+        unavailable: {},
+        runs,
+      };
+    }
+
+    it('prints the connections idle-memory row with its ratios, and the settle in the title', () => {
+      const report = summarize(connectionsRun({ weft: 6, aedes: 30, mosquitto: 1.5 }, 20));
+      expect(report).to.include('| broker RSS KiB/connection, idle | lower | 6.0 | 30.0 | 1.5 | 0.20× | 4.00× |');
+      expect(report).to.include('connections: 2,000 clients with one subscription each; idle: after 20 s idle, on another fresh broker |');
+    });
+
+    it('leaves the settle out of the title of a run saved before it existed', () => {
+      const report = summarize(connectionsRun({ weft: 6, aedes: 30, mosquitto: 1.5 }));
+      expect(report).to.include('| connections: 2,000 clients with one subscription each | set-up time s |');
     });
   });
 });

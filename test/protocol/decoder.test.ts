@@ -53,6 +53,18 @@ describe('protocol: framing and decoding', () => {
     expect(decoder.push(disconnect)[0]).to.include({ cmd: 'disconnect', reasonCode: 0x04 });
   });
 
+  it('gives the sizes of the last push only: none for a chunk that completes no packet', () => {
+    const decoder = new PacketDecoder(1024);
+    const one = publish('t', 'payload');
+    const two = publish('a/b', 'x');
+    decoder.push(Buffer.concat([one, two]));
+    expect(decoder.sizes).to.deep.equal([one.length, two.length]);
+    decoder.push(two.subarray(0, 2));
+    expect(decoder.sizes).to.deep.equal([]);
+    decoder.push(two.subarray(2));
+    expect(decoder.sizes).to.deep.equal([two.length]);
+  });
+
   it('turns a bad packet into a DecodeError instead of a thrown parser error', () => {
     const decoder = new PacketDecoder(1024);
     // PUBLISH with QoS 3 (both QoS bits set) is malformed [MQTT-3.3.1-4].

@@ -107,6 +107,16 @@ describe('session core: PUBLISH both directions', () => {
         expect((h.deliver({ topic: 't', qos: 1 })[0] as IPublishPacket).messageId).to.equal(4);
       });
 
+      it('goes on numbering after the last in-flight message completes, not from 1 again', () => {
+        const h = new Harness();
+        h.connect(v);
+        const first = (h.deliver({ topic: 't', qos: 1 })[0] as IPublishPacket).messageId;
+        h.send({ cmd: 'puback', messageId: first });
+        expect(h.core.stats().inflight).to.equal(0);
+        expect((h.deliver({ topic: 't', qos: 2 })[0] as IPublishPacket).messageId).to.equal(2);
+        expect(h.core.stats().inflight).to.equal(1);
+      });
+
       it('completes outbound QoS 2 with PUBREC → PUBREL → PUBCOMP', () => {
         const h = new Harness();
         h.connect(v);

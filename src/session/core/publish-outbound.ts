@@ -29,7 +29,12 @@ function windowSize(s: SessionData): number {
  * PUBLISH went on an earlier connection (MQTT 5.0 section 4.9).
  */
 function onWire(s: SessionData): number {
-  return s.inflight.size - s.awaitingResend - s.releasesOutsideQuota;
+  return inflightCount(s) - s.awaitingResend - s.releasesOutsideQuota;
+}
+
+/** Messages in flight, PUBRELs included. */
+export function inflightCount(s: SessionData): number {
+  return s.inflight?.size ?? 0;
 }
 
 /**
@@ -38,7 +43,7 @@ function onWire(s: SessionData): number {
  * (resent PUBRELs fall outside the first count but not the second).
  */
 function roomForNew(s: SessionData): boolean {
-  return onWire(s) < windowSize(s) && s.inflight.size < s.config.maxInflight;
+  return onWire(s) < windowSize(s) && inflightCount(s) < s.config.maxInflight;
 }
 
 /** Next free packet id: 1..65535, never 0, never one in use [MQTT-2.3.1-1,2]. */
@@ -47,7 +52,7 @@ function allocatePacketId(s: SessionData): number {
   for (;;) {
     const id = s.nextPacketId;
     s.nextPacketId = id === 65535 ? 1 : id + 1;
-    if (!s.inflight.has(id)) return id;
+    if (s.inflight?.has(id) !== true) return id;
   }
 }
 
@@ -137,7 +142,7 @@ function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): b
   if (packetId !== undefined) {
     const inflight: InflightMessage = { message: item.message, qos: item.qos as 1 | 2, retain: item.retain, subscriptionIds: item.subscriptionIds, phase: 'publish' };
     if (item.shareGroup !== undefined) inflight.shareGroup = item.shareGroup;
-    s.inflight.set(packetId, inflight);
+    (s.inflight ??= new Map()).set(packetId, inflight);
   }
   s.sent++;
   out.send(packet);
@@ -190,7 +195,7 @@ export function deliver(s: SessionData, out: Out, message: RoutedMessage, delive
 export function drain(s: SessionData, out: Out, now: number): void {
   if (s.state !== SessionState.Connected) return;
   const window = windowSize(s);
-  if (s.awaitingResend > 0) {
+  if (s.awaitingResend > 0 && s.inflight !== undefined) {
     for (const [packetId, m] of s.inflight) {
       if (onWire(s) >= window) return;
       if (!m.awaitingResend) continue;
@@ -244,6 +249,7 @@ export function resendInflight(s: SessionData, out: Out, now: number): void {
   let published = 0;
   s.awaitingResend = 0;
   s.releasesOutsideQuota = 0;
+  if (s.inflight === undefined) return;
   for (const [packetId, m] of s.inflight) {
     m.awaitingResend = false;
     if (m.phase === 'pubrel') {
@@ -260,11 +266,16 @@ export function resendInflight(s: SessionData, out: Out, now: number): void {
   }
 }
 
-/** Removes a completed (or refused, or discarded) in-flight message. */
+/**
+ * Removes a completed (or refused, or discarded) in-flight message, and the Map with the last
+ * one. A loop over the Map may call this: the Map is dropped only when it is empty, so the loop
+ * has nothing left to visit.
+ */
 function complete(s: SessionData, packetId: number, m: InflightMessage): void {
   if (m.awaitingResend) s.awaitingResend--;
   if (m.outsideQuota) s.releasesOutsideQuota--;
-  s.inflight.delete(packetId);
+  s.inflight!.delete(packetId);
+  if (s.inflight!.size === 0) s.inflight = undefined;
 }
 
 /** Drops expired queued messages (while offline, so the queue does not hold dead messages). */
@@ -290,7 +301,7 @@ export function earliestQueuedExpiry(s: SessionData): number | undefined {
 
 /** PUBACK: a QoS 1 delivery is complete [MQTT-4.3.2-*]. Unknown ids are ignored. */
 export function onPuback(s: SessionData, out: Out, packetId: number, now: number): void {
-  const m = s.inflight.get(packetId);
+  const m = s.inflight?.get(packetId);
   if (!m || m.qos !== 1) return;
   complete(s, packetId, m);
   drain(s, out, now);
@@ -301,7 +312,7 @@ export function onPuback(s: SessionData, out: Out, packetId: number, now: number
  * the flow and frees the id. For an unknown id, v5 answers PUBREL 0x92.
  */
 export function onPubrec(s: SessionData, out: Out, packetId: number, reasonCode: number | undefined, now: number): void {
-  const m = s.inflight.get(packetId);
+  const m = s.inflight?.get(packetId);
   if (!m || m.qos !== 2) {
     const pubrel: IPubrelPacket = { cmd: 'pubrel', messageId: packetId };
     if (s.conn?.version === 5) pubrel.reasonCode = ReasonCode.PacketIdentifierNotFound;
@@ -327,7 +338,7 @@ export function onPubrec(s: SessionData, out: Out, packetId: number, reasonCode:
 
 /** PUBCOMP: a QoS 2 delivery is complete. Unknown ids are ignored. */
 export function onPubcomp(s: SessionData, out: Out, packetId: number, now: number): void {
-  const m = s.inflight.get(packetId);
+  const m = s.inflight?.get(packetId);
   if (!m || m.phase !== 'pubrel') return;
   complete(s, packetId, m);
   drain(s, out, now);
@@ -341,11 +352,10 @@ export function onPubcomp(s: SessionData, out: Out, packetId: number, now: numbe
  */
 export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessage; shareGroup: string }[] {
   const taken: { message: RoutedMessage; shareGroup: string }[] = [];
-  for (const [packetId, m] of s.inflight) {
+  for (const [packetId, m] of s.inflight ?? []) {
     if (m.shareGroup === undefined || m.phase !== 'publish') continue;
     taken.push({ message: m.message, shareGroup: m.shareGroup });
-    if (m.awaitingResend) s.awaitingResend--;
-    s.inflight.delete(packetId);
+    complete(s, packetId, m);
   }
   for (let i = 0; i < s.queue.length; ) {
     const q = s.queue[i]!;
@@ -361,9 +371,9 @@ export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessa
 
 /** Counts everything still held as dropped because the session ended. */
 export function discardAll(s: SessionData): void {
-  s.dropped['session-ended'] += s.queue.length + s.inflight.size;
+  s.dropped['session-ended'] += s.queue.length + inflightCount(s);
   s.queue.length = 0;
-  s.inflight.clear();
+  s.inflight = undefined;
   s.awaitingResend = 0;
   s.releasesOutsideQuota = 0;
 }

@@ -32,6 +32,7 @@ import {
   discardAll,
   drain,
   earliestQueuedExpiry,
+  inflightCount,
   onPuback,
   onPubcomp,
   onPubrec,
@@ -236,7 +237,7 @@ export class SessionCore implements SessionCoreApi {
     const s = this.s;
     return {
       state: s.state,
-      inflight: s.inflight.size,
+      inflight: inflightCount(s),
       queued: s.queue.length,
       inboundPending: s.inboundPending,
       dropped: { ...s.dropped },

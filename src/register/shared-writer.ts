@@ -135,7 +135,8 @@ export class TrieWriter {
       owner = this.findGroup(node, group);
       if (owner === 0) owner = this.#newGroup(node, group);
     }
-    const existing = this.#recordOf(session, owner);
+    const field = owner + (group === undefined ? N.SUBS : G.MEMBERS);
+    const existing = this.#recordOf(session, owner, field);
     if (existing !== 0) {
       const e = this.entryOf(existing);
       a.set(e + V.FLAGS, flags | (this.#m[e + V.FLAGS]! & FLAG_MULTI));
@@ -144,7 +145,7 @@ export class TrieWriter {
       return false;
     }
     if (group === undefined) {
-      const others = this.#ordinaryCount(session);
+      const others = this.#ordinaryCount(session, 2);
       if (others > 0) {
         flags |= FLAG_MULTI;
         if (others === 1) this.#markMulti(session, true);
@@ -156,7 +157,6 @@ export class TrieWriter {
     a.init(sub + S.SESSION, session);
     a.init(sub + S.OWNER, owner);
     a.init(sub + S.KIND, group === undefined ? 0 : FLAG_SHARED);
-    const field = owner + (group === undefined ? N.SUBS : G.MEMBERS);
     const index = this.#append(field, session, flags, id, sub);
     a.init(sub + S.INDEX, index);
     const head = this.sessionHead(session);
@@ -167,11 +167,14 @@ export class TrieWriter {
     return true;
   }
 
-  /** Ordinary (non-shared) subscriptions `session` holds. */
-  #ordinaryCount(session: number): number {
+  /**
+   * Ordinary (non-shared) subscriptions `session` holds, counted up to `limit`: callers only
+   * tell 0, 1 and more apart, and a full count made each SUBSCRIBE of n filters walk n²/2 records.
+   */
+  #ordinaryCount(session: number, limit: number): number {
     const m = this.#m;
     let n = 0;
-    for (let s = this.sessionHead(session); s !== 0; s = m[s + S.SESSION_NEXT]!) if (m[s + S.KIND] !== FLAG_SHARED) n++;
+    for (let s = this.sessionHead(session); s !== 0 && n < limit; s = m[s + S.SESSION_NEXT]!) if (m[s + S.KIND] !== FLAG_SHARED) n++;
     return n;
   }
 
@@ -202,9 +205,13 @@ export class TrieWriter {
     this.arena.set(vec + VEC_STAMP, (this.#m[H.VERSION]! + 1) | 0);
   }
 
-  /** `session`'s record in `owner` (node or group), or 0: a walk of the session's own list. */
-  #recordOf(session: number, owner: number): number {
+  /**
+   * `session`'s record in `owner` (node or group), or 0: a walk of the session's own list, skipped
+   * when `owner`'s vector (at `m[field]`) is empty, as it is for every filter new to the register.
+   */
+  #recordOf(session: number, owner: number, field: number): number {
     const m = this.#m;
+    if (m[field] === 0) return 0;
     for (let s = this.sessionHead(session); s !== 0; s = m[s + S.SESSION_NEXT]!) {
       if (m[s + S.OWNER] === owner) return s;
     }
@@ -216,7 +223,7 @@ export class TrieWriter {
     const node = this.walk(filter, false);
     if (node === 0) return 0;
     const owner = group === undefined ? node : this.findGroup(node, group);
-    return owner === 0 ? 0 : this.#recordOf(session, owner);
+    return owner === 0 ? 0 : this.#recordOf(session, owner, owner + (group === undefined ? N.SUBS : G.MEMBERS));
   }
 
   /** Unlinks and frees subscription record `sub`, pruning what it leaves empty. */
@@ -236,7 +243,7 @@ export class TrieWriter {
     m = this.#m;
     a.set(H.SUB_COUNT, m[H.SUB_COUNT]! - 1);
     if (!shared) {
-      if (this.#ordinaryCount(session) === 1) this.#markMulti(session, false);
+      if (this.#ordinaryCount(session, 2) === 1) this.#markMulti(session, false);
       this.#prune(owner);
       return;
     }

@@ -188,6 +188,29 @@ export function registerContract(name: string, factory: RegisterFactory): void {
       ]);
     });
 
+    it('a filter or group another session holds is new to this one, then not; overlaps still merge after unsubscribes', async () => {
+      await r.subscribe(2, 'a/+', { qos: 0 });
+      await r.subscribe(2, '$share/g/a/+', { qos: 0 });
+      expect((await r.subscribe(1, 'a/+', { qos: 1 })).isNew).to.equal(true);
+      expect((await r.subscribe(1, '$share/g/a/+', { qos: 1 })).isNew).to.equal(true);
+      expect((await r.subscribe(1, 'a/+', { qos: 2 })).isNew).to.equal(false);
+      expect((await r.subscribe(1, '$share/g/a/+', { qos: 2 })).isNew).to.equal(false);
+      const outcomes = await r.subscribeAll(1, [
+        { filter: 'a/#', options: { qos: 0, subscriptionId: 4 } },
+        { filter: 'a/+', options: { qos: 1, subscriptionId: 5 } },
+        { filter: '#', options: { qos: 0 } },
+      ]);
+      expect(outcomes).to.deep.equal([{ isNew: true }, { isNew: false }, { isNew: true }]);
+      expect(r.size).to.equal(6);
+      expect(m('a/b').filter((d) => d.session === 1 && d.shareGroup === undefined)).to.deep.equal([plain(1, 1, [4, 5])]);
+      expect(await r.unsubscribe(1, 'a/#')).to.equal(true);
+      expect(await r.unsubscribe(1, '#')).to.equal(true);
+      // One ordinary subscription left: delivered on its own, with its own id.
+      expect(m('a/b').filter((d) => d.session === 1 && d.shareGroup === undefined)).to.deep.equal([plain(1, 1, [5])]);
+      expect((await r.subscribe(1, 'a/#', { qos: 2 })).isNew).to.equal(true);
+      expect(m('a/b').filter((d) => d.session === 1 && d.shareGroup === undefined)).to.deep.equal([plain(1, 2, [5])]);
+    });
+
     it('unsubscribe removes that one subscription and reports whether it existed', async () => {
       await r.subscribe(1, 'a/b', { qos: 1 });
       await r.subscribe(1, 'a/+', { qos: 0 });

@@ -7,6 +7,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
 import { bodyStart, decodePlainControl } from './plain-control.js';
 import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
+import { PROPERTIES_BY_ID, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { ReasonCode } from './reason-codes.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
@@ -170,42 +171,11 @@ export class PacketDecoder {
   }
 }
 
-/** How a property's value is laid out: its bytes, a Variable Byte Integer, one or two length-prefixed fields. */
-type ValueShape = 1 | 2 | 4 | 'varint' | 'prefixed' | 'pair';
+/** Bytes of a fixed-size property value, by kind; the others are a Variable Byte Integer or length-prefixed fields. */
+const FIXED_SIZE: Partial<Record<PropertyKind, number>> = { boolean: 1, byte: 1, u16: 2, u32: 4 };
 
-/** MQTT 5 properties by identifier (MQTT 5.0 section 2.2.2.2): name and value shape. */
-const PROPERTIES: ReadonlyMap<number, readonly [name: string, shape: ValueShape]> = new Map([
-  [0x01, ['Payload Format Indicator', 1]],
-  [0x02, ['Message Expiry Interval', 4]],
-  [0x03, ['Content Type', 'prefixed']],
-  [0x08, ['Response Topic', 'prefixed']],
-  [0x09, ['Correlation Data', 'prefixed']],
-  [0x0b, ['Subscription Identifier', 'varint']],
-  [0x11, ['Session Expiry Interval', 4]],
-  [0x12, ['Assigned Client Identifier', 'prefixed']],
-  [0x13, ['Server Keep Alive', 2]],
-  [0x15, ['Authentication Method', 'prefixed']],
-  [0x16, ['Authentication Data', 'prefixed']],
-  [0x17, ['Request Problem Information', 1]],
-  [0x18, ['Will Delay Interval', 4]],
-  [0x19, ['Request Response Information', 1]],
-  [0x1a, ['Response Information', 'prefixed']],
-  [0x1c, ['Server Reference', 'prefixed']],
-  [0x1f, ['Reason String', 'prefixed']],
-  [0x21, ['Receive Maximum', 2]],
-  [0x22, ['Topic Alias Maximum', 2]],
-  [0x23, ['Topic Alias', 2]],
-  [0x24, ['Maximum QoS', 1]],
-  [0x25, ['Retain Available', 1]],
-  [0x26, ['User Property', 'pair']],
-  [0x27, ['Maximum Packet Size', 4]],
-  [0x28, ['Wildcard Subscription Available', 1]],
-  [0x29, ['Subscription Identifier Available', 1]],
-  [0x2a, ['Shared Subscription Available', 1]],
-]);
-
-const USER_PROPERTY = 0x26;
-const SUBSCRIPTION_IDENTIFIER = 0x0b;
+const USER_PROPERTY = PROPERTY_DEFINITIONS.userProperties!.id;
+const SUBSCRIPTION_IDENTIFIER = PROPERTY_DEFINITIONS.subscriptionIdentifier!.id;
 
 /**
  * The name of a property that the MQTT 5 packet `frame` (whole, already decoded by mqtt-packet)
@@ -278,25 +248,28 @@ function scanProperties(frame: Buffer, pos: number, publish: boolean): { repeate
   let seenHigh = 0;
   for (let at = length.next; at < end; ) {
     const id = frame[at]!;
-    const property = PROPERTIES.get(id);
+    const property = PROPERTIES_BY_ID.get(id);
     if (property === undefined) return undefined;
-    const [name, shape] = property;
+    const { title: name, kind } = property;
     const bit = 1 << (id & 31);
     const seen = ((id < 32 ? seenLow : seenHigh) & bit) !== 0;
     if (seen && id !== USER_PROPERTY && !(publish && id === SUBSCRIPTION_IDENTIFIER)) return { repeated: name, end };
     if (id < 32) seenLow |= bit;
     else seenHigh |= bit;
     at++;
-    if (shape === 'varint') {
+    const size = FIXED_SIZE[kind];
+    if (size !== undefined) at += size;
+    else if (kind === 'varint') {
       const value = readVarint(frame, at);
       if (value === undefined) return undefined;
       at = value.next;
-    } else if (shape === 'prefixed' || shape === 'pair') {
-      for (let field = shape === 'pair' ? 2 : 1; field > 0; field--) {
+    } else {
+      // string and binary: one length-prefixed field; a User Property: two.
+      for (let field = kind === 'pairs' ? 2 : 1; field > 0; field--) {
         if (at + 2 > end) return undefined;
         at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
       }
-    } else at += shape;
+    }
     if (at > end) return undefined;
   }
   return { repeated: undefined, end };

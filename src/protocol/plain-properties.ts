@@ -3,19 +3,17 @@
  * in the object's own key order, each value checked as mqtt-packet checks it. Each packet type
  * has its own table of the properties the spec allows on it (MQTT 5.0 section 2.2.2.2); a
  * property outside the table, a value of another type or out of range, an array where one value
- * is expected, or anything mqtt-packet writes in a surprising way (an empty User Property object
- * or Subscription Identifier list, which it turns into an empty packet; a string or Buffer
- * beyond 65,535 bytes, which it refuses) measures as -1, and the packet goes to mqtt-packet.
+ * is expected, or a string or Buffer beyond 65,535 bytes (which mqtt-packet refuses) measures as
+ * -1, and the packet goes to mqtt-packet. An empty User Property object or Subscription
+ * Identifier list is written as none (mqtt-packet would make the whole packet empty).
  */
+import { PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { isU16, MAX_VARIABLE_BYTE_INTEGER, remainingLengthBytes, stringBytes, writeBinary, writeRemainingLength, writeString } from './plain-write.js';
-
-/** How a property's value is written (MQTT 5.0 section 2.2.2.2; mqtt-packet's `propertiesTypes`). */
-type Kind = 'boolean' | 'byte' | 'u16' | 'u32' | 'varint' | 'string' | 'binary' | 'pairs';
 
 interface PropertySpec {
   /** The property identifier byte. */
   readonly id: number;
-  readonly kind: Kind;
+  readonly kind: PropertyKind;
   /** May appear more than once (an array of values): only the Subscription Identifiers of a PUBLISH (MQTT 5.0 section 3.3.2.3.8). */
   readonly repeatable: boolean;
 }
@@ -23,38 +21,8 @@ interface PropertySpec {
 /** The properties one packet type may carry, by mqtt-packet's names. */
 export type PropertyTable = ReadonlyMap<string, PropertySpec>;
 
-const SPECS: Record<string, [id: number, kind: Kind]> = {
-  payloadFormatIndicator: [0x01, 'boolean'],
-  messageExpiryInterval: [0x02, 'u32'],
-  contentType: [0x03, 'string'],
-  responseTopic: [0x08, 'string'],
-  correlationData: [0x09, 'binary'],
-  subscriptionIdentifier: [0x0b, 'varint'],
-  sessionExpiryInterval: [0x11, 'u32'],
-  assignedClientIdentifier: [0x12, 'string'],
-  serverKeepAlive: [0x13, 'u16'],
-  authenticationMethod: [0x15, 'string'],
-  authenticationData: [0x16, 'binary'],
-  requestProblemInformation: [0x17, 'boolean'],
-  willDelayInterval: [0x18, 'u32'],
-  requestResponseInformation: [0x19, 'boolean'],
-  responseInformation: [0x1a, 'string'],
-  serverReference: [0x1c, 'string'],
-  reasonString: [0x1f, 'string'],
-  receiveMaximum: [0x21, 'u16'],
-  topicAliasMaximum: [0x22, 'u16'],
-  topicAlias: [0x23, 'u16'],
-  maximumQoS: [0x24, 'byte'],
-  retainAvailable: [0x25, 'boolean'],
-  userProperties: [0x26, 'pairs'],
-  maximumPacketSize: [0x27, 'u32'],
-  wildcardSubscriptionAvailable: [0x28, 'boolean'],
-  subscriptionIdentifiersAvailable: [0x29, 'boolean'],
-  sharedSubscriptionAvailable: [0x2a, 'boolean'],
-};
-
 function table(names: string[], repeatable: string[] = []): PropertyTable {
-  return new Map(names.map((name) => [name, { id: SPECS[name]![0], kind: SPECS[name]![1], repeatable: repeatable.includes(name) }]));
+  return new Map(names.map((name) => [name, { id: PROPERTY_DEFINITIONS[name]!.id, kind: PROPERTY_DEFINITIONS[name]!.kind, repeatable: repeatable.includes(name) }]));
 }
 
 export const PUBLISH_PROPERTIES = table(
@@ -131,7 +99,7 @@ export function measureProperties(properties: unknown, allowed: PropertyTable): 
 }
 
 /** Bytes of one property (identifier byte included), or -1 when `value` is not plain for `kind`. */
-function measureValue(kind: Kind, value: unknown): number {
+function measureValue(kind: PropertyKind, value: unknown): number {
   switch (kind) {
     case 'boolean':
       return typeof value === 'boolean' ? 2 : -1;

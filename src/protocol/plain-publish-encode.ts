@@ -15,6 +15,46 @@ import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { ACK_PROPERTIES, measureProperties, propertiesBytes, PUBLISH_PROPERTIES, writeProperties } from './plain-properties.js';
 import { isU16, MAX_VARIABLE_BYTE_INTEGER, remainingLengthBytes, stringBytes, writeRemainingLength, writeString, writeU16 } from './plain-write.js';
 
+// What the last measurePublish() found, read by encodePlainPublish right after it: parts of one
+// synchronous call, kept here so that measuring allocates nothing.
+let measuredTopicBytes = 0;
+let measuredPropertyBytes = 0;
+let measuredPayloadBytes = 0;
+
+/** The Remaining Length of `packet` written plainly for `version`, or -1 when it is not plain (see {@link encodePlainPublish}). */
+function measurePublish(packet: IPublishPacket, version: number): number {
+  if (version !== 4 && version !== 5) return -1;
+  const { topic, payload } = packet;
+  if (typeof topic !== 'string') return -1;
+  const qos = packet.qos || 0;
+  if (qos !== 0 && qos !== 1 && qos !== 2) return -1;
+  // [MQTT-2.2.1-2] a packet id only with QoS > 0 (mqtt-packet ignores one given with QoS 0).
+  if (qos > 0 && !isU16(packet.messageId)) return -1;
+  const payloadBytes = payload instanceof Uint8Array ? payload.byteLength : typeof payload === 'string' ? Buffer.byteLength(payload) : -1;
+  const topicBytes = stringBytes(topic);
+  if (payloadBytes < 0 || topicBytes < 0) return -1;
+  let propertyBytes = 0;
+  if (version === 5) {
+    propertyBytes = measureProperties(packet.properties, PUBLISH_PROPERTIES);
+    if (propertyBytes < 0) return -1;
+  }
+  const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (version === 5 ? propertiesBytes(propertyBytes) : 0) + payloadBytes;
+  if (remaining > MAX_VARIABLE_BYTE_INTEGER) return -1;
+  measuredTopicBytes = topicBytes;
+  measuredPropertyBytes = propertyBytes;
+  measuredPayloadBytes = payloadBytes;
+  return remaining;
+}
+
+/**
+ * The size in bytes of `packet` as {@link encodePlainPublish} writes it, without writing it, or
+ * undefined when it is not plain: for a check against a peer's Maximum Packet Size.
+ */
+export function plainPublishSize(packet: IPublishPacket, version: number): number | undefined {
+  const remaining = measurePublish(packet, version);
+  return remaining < 0 ? undefined : 1 + remainingLengthBytes(remaining) + remaining;
+}
+
 /**
  * The bytes of `packet` for a peer speaking `version` (4 = 3.1.1, 5 = 5.0), or undefined when
  * it is not plain. The payload may be a string (written as UTF-8) or any Uint8Array (mqtt-packet
@@ -23,29 +63,18 @@ import { isU16, MAX_VARIABLE_BYTE_INTEGER, remainingLengthBytes, stringBytes, wr
  * mqtt-packet ignores it. DUP, QoS and RETAIN are written as given.
  */
 export function encodePlainPublish(packet: IPublishPacket, version: number): Buffer | undefined {
-  if (version !== 4 && version !== 5) return undefined;
+  const remaining = measurePublish(packet, version);
+  if (remaining < 0) return undefined;
   const { topic, payload } = packet;
-  if (typeof topic !== 'string') return undefined;
   const qos = packet.qos || 0;
-  if (qos !== 0 && qos !== 1 && qos !== 2) return undefined;
-  const messageId = packet.messageId;
-  // [MQTT-2.2.1-2] a packet id only with QoS > 0 (mqtt-packet ignores one given with QoS 0).
-  if (qos > 0 && !isU16(messageId)) return undefined;
-  const payloadBytes = payload instanceof Uint8Array ? payload.byteLength : typeof payload === 'string' ? Buffer.byteLength(payload) : -1;
-  const topicBytes = stringBytes(topic);
-  if (payloadBytes < 0 || topicBytes < 0) return undefined;
-  let propertyBytes = 0;
-  if (version === 5) {
-    propertyBytes = measureProperties(packet.properties, PUBLISH_PROPERTIES);
-    if (propertyBytes < 0) return undefined;
-  }
-  const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (version === 5 ? propertiesBytes(propertyBytes) : 0) + payloadBytes;
-  if (remaining > MAX_VARIABLE_BYTE_INTEGER) return undefined;
+  const topicBytes = measuredTopicBytes;
+  const propertyBytes = measuredPropertyBytes;
+  const payloadBytes = measuredPayloadBytes;
   const bytes = Buffer.allocUnsafe(1 + remainingLengthBytes(remaining) + remaining);
   bytes[0] = 0x30 | (packet.dup ? 0x08 : 0) | (qos << 1) | (packet.retain ? 0x01 : 0);
   let pos = writeRemainingLength(bytes, 1, remaining);
-  pos = writeString(bytes, pos, topic, topicBytes);
-  if (qos > 0) pos = writeU16(bytes, pos, messageId!);
+  pos = writeString(bytes, pos, topic as string, topicBytes);
+  if (qos > 0) pos = writeU16(bytes, pos, packet.messageId!);
   if (version === 5) pos = writeProperties(bytes, pos, packet.properties, propertyBytes, PUBLISH_PROPERTIES);
   if (typeof payload === 'string') bytes.write(payload, pos, payloadBytes, 'utf8');
   else bytes.set(payload, pos);

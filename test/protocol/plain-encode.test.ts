@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { encodePacket, encodePlain, encodePlainFirst } from '../../src/protocol/encoder.js';
-import { publishIdOffset } from '../../src/protocol/plain-publish-encode.js';
+import { plainPublishSize, publishIdOffset } from '../../src/protocol/plain-publish-encode.js';
 import { remainingLengthBytes, writeRemainingLength } from '../../src/protocol/plain-write.js';
 import { decodeOne, normal } from '../support/mqtt-packet-form.js';
 
@@ -170,6 +170,18 @@ describe('protocol: plain encoders', () => {
         const at = publishIdOffset(bytes);
         expect(bytes.readUInt16BE(at)).to.equal(0xabcd);
       }
+    });
+
+    it('measures a PUBLISH at the size it writes, without writing it, and not at all when it is not plain', () => {
+      for (const version of VERSIONS) {
+        for (const payload of [Buffer.alloc(0), 'é', Buffer.alloc(16_384)]) {
+          for (const properties of [undefined, { contentType: 'text/plain', userProperties: { a: ['1', '2'] } }]) {
+            const packet: IPublishPacket = { cmd: 'publish', topic: 'a/b', payload, qos: 1, messageId: 7, dup: false, retain: false, ...(properties ? { properties } : {}) };
+            expect(plainPublishSize(packet, version)).to.equal(encodePlain(packet, version)!.length);
+          }
+        }
+      }
+      expect(plainPublishSize({ cmd: 'publish', topic: 't', payload: Buffer.alloc(1), qos: 0, dup: false, retain: false }, 3)).to.equal(undefined);
     });
 
     it('leaves to mqtt-packet what it does not write exactly as mqtt-packet does (same bytes or same error)', () => {

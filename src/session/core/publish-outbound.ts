@@ -9,7 +9,8 @@
  */
 import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
-import { encodePlainFirst } from '../../protocol/encoder.js';
+import { encodePacket } from '../../protocol/encoder.js';
+import { plainPublishSize } from '../../protocol/plain-publish-encode.js';
 import type { DeliveryInfo, DropCause, QoS, RoutedMessage } from './api.js';
 import { SessionState } from './api.js';
 import { asBuffer, isExpired, remainingExpiry } from './message.js';
@@ -121,7 +122,8 @@ function applyAlias(s: SessionData, packet: IPublishPacket): { topic: string; al
 function fitsClient(s: SessionData, packet: IPublishPacket): boolean {
   const max = s.conn!.clientMaxPacketSize;
   if (max === undefined) return true;
-  return encodePlainFirst(packet, 5).length <= max;
+  // Measured, not encoded: the worker encodes what is sent (publish-codec.ts).
+  return (plainPublishSize(packet, 5) ?? encodePacket(packet, 5).length) <= max;
 }
 
 /**
@@ -275,7 +277,6 @@ function complete(s: SessionData, packetId: number, m: InflightMessage): void {
   if (m.awaitingResend) s.awaitingResend--;
   if (m.outsideQuota) s.releasesOutsideQuota--;
   s.inflight!.delete(packetId);
-  if (s.inflight!.size === 0) s.inflight = undefined;
 }
 
 /** Drops expired queued messages (while offline, so the queue does not hold dead messages). */

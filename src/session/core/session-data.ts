@@ -156,8 +156,9 @@ export class SessionData {
 
   /**
    * Outbound in-flight messages by packet id, in the order they were first sent. Made by the
-   * first and dropped with the last (see `publish-outbound.ts`): most sessions have none most of
-   * the time, and an empty Map costs ~210 bytes, which idle sessions add up to.
+   * first QoS 1/2 delivery and kept (see `publish-outbound.ts`): a session that only ever gets
+   * QoS 0 carries no empty Map (~210 bytes), and one that gets QoS 1/2 does not make a Map per
+   * message when its window empties after each.
    */
   inflight: Map<number, InflightMessage> | undefined;
   readonly queue: QueuedMessage[] = [];

@@ -109,8 +109,10 @@ interface Pending {
  */
 export class Subscription implements AsyncIterable<Message> {
   private buffer: Message[] = [];
-  private waiters: Array<(r: IteratorResult<Message>) => void> = [];
+  private waiters: Array<{ resolve(r: IteratorResult<Message>): void; reject(error: Error): void }> = [];
   private closed = false;
+  /** Why the client ended by itself, thrown once by the iterator after the buffered messages. */
+  private failure: Error | undefined;
   private readonly matchers: string[];
 
   /** @internal */
@@ -134,7 +136,7 @@ export class Subscription implements AsyncIterable<Message> {
   /** @internal */
   push(message: Message): void {
     const waiter = this.waiters.shift();
-    if (waiter) return waiter({ value: message, done: false });
+    if (waiter) return waiter.resolve({ value: message, done: false });
     if (this.buffer.length >= this.maxBuffered) {
       this.buffer.shift();
       this.onOverflow();
@@ -144,9 +146,23 @@ export class Subscription implements AsyncIterable<Message> {
 
   /** Ends iteration without unsubscribing. */
   close(): void {
+    this.finish(undefined);
+  }
+
+  /**
+   * @internal Ends iteration; with `error` (the client ended by itself), the iterator throws it
+   * once the buffered messages are read.
+   */
+  finish(error: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    // Waiters exist only while the buffer is empty, so they get the error at once.
+    const waiters = this.waiters.splice(0);
+    if (error && waiters.length === 0) this.failure = error;
+    for (const w of waiters) {
+      if (error) w.reject(error);
+      else w.resolve({ value: undefined, done: true });
+    }
     this.client.forget(this);
   }
 
@@ -158,7 +174,9 @@ export class Subscription implements AsyncIterable<Message> {
 
   /**
    * Iterates the messages that match this subscription, waiting for the next one;
-   * ends when the subscription is closed or unsubscribed (`break` closes it).
+   * ends when the subscription is closed or unsubscribed (`break` closes it), or when the
+   * client ends. A client that ended by itself (e.g. `SessionTakenOverError`) makes the
+   * iteration throw that error after the messages already received.
    *
    * @example
    * ```ts
@@ -170,8 +188,13 @@ export class Subscription implements AsyncIterable<Message> {
       next: () => {
         const message = this.buffer.shift();
         if (message) return Promise.resolve({ value: message, done: false });
+        const failure = this.failure;
+        if (failure) {
+          this.failure = undefined;
+          return Promise.reject(failure);
+        }
         if (this.closed) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this.waiters.push(resolve));
+        return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
       },
       return: () => {
         this.close();
@@ -185,7 +208,8 @@ export class Subscription implements AsyncIterable<Message> {
  * An MQTT client. Events: `'connect'` (connack), `'reconnect'`, `'offline'` (error?),
  * `'message'` (topic, payload, message), `'error'` (error; emitted only when a listener is
  * attached, so a network blip never crashes a process), `'disconnect'` (server DISCONNECT
- * packet), `'end'`.
+ * packet), `'end'` (error?: why the client ended by itself, e.g. a `SessionTakenOverError`;
+ * none after {@link MqttClient.end}).
  *
  * @example
  * ```ts
@@ -214,6 +238,7 @@ export class MqttClient extends EventEmitter {
   private readonly ended: Promise<void>;
   private firstConnect: Pending | undefined;
   private config: DriverConfig;
+  private endError: Error | undefined;
 
   /** @internal use {@link connect}. */
   constructor(
@@ -342,6 +367,7 @@ export class MqttClient extends EventEmitter {
   }
 
   private operation(build: (token: number) => Parameters<Backend['send']>[0]): Promise<unknown> {
+    if (this.endError) return Promise.reject(this.endError);
     if (this.statusValue === 'ended' || this.endPromise) return Promise.reject(new ClientClosedError('client is ending or ended'));
     const token = this.nextToken++;
     return new Promise((resolve, reject) => {
@@ -414,7 +440,7 @@ export class MqttClient extends EventEmitter {
         this.emit('disconnect', event.packet);
         return;
       case 'ended':
-        this.onEnded();
+        this.onEnded(event.error);
         return;
     }
   }
@@ -430,17 +456,24 @@ export class MqttClient extends EventEmitter {
     }
   }
 
-  private onEnded(): void {
+  /**
+   * The client is done. `error`: it ended by itself (not by {@link end}), and everything still
+   * waiting ends with that error: pending operations, subscription iterators, later operations,
+   * and the `'end'` event's argument.
+   */
+  private onEnded(error: Error | undefined): void {
     if (this.statusValue === 'ended') return;
     this.statusValue = 'ended';
-    const closed = new ClientClosedError('client ended');
+    this.endError = error;
+    const closed = error ?? new ClientClosedError('client ended');
     for (const token of [...this.pending.keys()]) this.settle(token, { error: closed });
-    for (const sub of [...this.subscriptions]) sub.close();
+    for (const sub of [...this.subscriptions]) sub.finish(error);
     this.firstConnect?.reject(closed);
     this.firstConnect = undefined;
     this.backend.close();
     this.resolveEnded();
-    this.emit('end');
+    if (error) this.emit('end', error);
+    else this.emit('end');
   }
 
   private emitError(error: Error): void {

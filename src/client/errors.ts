@@ -83,6 +83,28 @@ export class ConnectionLostError extends MqttClientError {
 }
 
 /**
+ * The server closed the connection with DISCONNECT 0x8E (Session taken over): another connection
+ * with this client id has connected [MQTT-3.1.4-3]. The client ends instead of reconnecting,
+ * which would take the session back and throw the other connection off in turn; pending
+ * operations reject with this error and subscription iterators throw it. Set
+ * `reconnectOnTakeover` to reconnect anyway. `kind` is `server-disconnect`, `reasonCode` 0x8E.
+ *
+ * @example
+ * ```ts
+ * const client = await connect(url, { clientId: 'meter-7', protocolVersion: 5 });
+ * client.on('end', (err?: Error) => {
+ *   if (err instanceof SessionTakenOverError) console.error('meter-7 is running elsewhere:', err.message);
+ * });
+ * ```
+ */
+export class SessionTakenOverError extends ConnectionLostError {
+  override name = 'SessionTakenOverError';
+  constructor(message: string) {
+    super(message, 'server-disconnect', 0x8e);
+  }
+}
+
+/**
  * Every packet identifier from 1 to 65535 is in use ([MQTT-2.3.1-1] in 3.1.1, [MQTT-2.2.1-3] in 5.0).
  *
  * @example
@@ -203,6 +225,8 @@ export function deserializeError(s: SerializedError): Error {
       return new ConnectError(s.message, (s.kind ?? 'network') as ConnectFailureKind, s.reasonCode, s.code);
     case 'ConnectionLostError':
       return new ConnectionLostError(s.message, (s.kind ?? 'network') as ConnectionLostError['kind'], s.reasonCode);
+    case 'SessionTakenOverError':
+      return new SessionTakenOverError(s.message);
     case 'PacketIdExhaustedError':
       return new PacketIdExhaustedError();
     case 'QueueFullError':

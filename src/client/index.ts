@@ -10,6 +10,7 @@ export {
   MqttClientError,
   ConnectError,
   ConnectionLostError,
+  SessionTakenOverError,
   PacketIdExhaustedError,
   QueueFullError,
   PacketTooLargeError,

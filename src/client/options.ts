@@ -49,6 +49,18 @@ export interface ClientOptions {
   connectTimeout?: number;
   /** Keep retrying when the first attempt fails instead of rejecting `connect()`. Default `false`. */
   retryFirstConnect?: boolean;
+  /**
+   * MQTT 5: reconnect after the server closed the connection with DISCONNECT 0x8E (Session taken
+   * over: another connection with this client id connected). Default `false`: the client ends
+   * with a `SessionTakenOverError` (`'error'`, then `'end'`; pending operations reject with it
+   * and subscription iterators throw it), because reconnecting would take the session back and
+   * make the other connection's client do the same, for ever. With `true` the client reconnects;
+   * two such clients keep taking the session from each other, but each waits longer before
+   * every reconnect (up to `maxReconnectPeriod`) while that goes on. A 3.1.1 server closes
+   * the connection without a DISCONNECT, so a 3.1.1 client cannot tell a takeover from a lost
+   * connection and reconnects.
+   */
+  reconnectOnTakeover?: boolean;
   /** Seconds without receiving before a PINGREQ; 0 disables. Default: `keepalive`. */
   recvIdlePingPeriod?: number;
   /** Seconds without receiving before the connection is dropped; 0 disables. Default: 1.5 × `keepalive`. */
@@ -163,6 +175,7 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
     maxReconnectPeriod: intIn('maxReconnectPeriod', o.maxReconnectPeriod, 0, MAX_MS, base?.maxReconnectPeriod ?? 30_000),
     reconnectJitter: intIn('reconnectJitter', o.reconnectJitter, 0, 1, base?.reconnectJitter ?? 0.5),
     retryFirstConnect: bool('retryFirstConnect', o.retryFirstConnect, base?.retryFirstConnect ?? false),
+    reconnectOnTakeover: bool('reconnectOnTakeover', o.reconnectOnTakeover, base?.reconnectOnTakeover ?? false),
     maxInflight: intIn('maxInflight', o.maxInflight, 1, 65535, base?.maxInflight ?? 65535),
     maxQueuedMessages: intIn('maxQueuedMessages', o.maxQueuedMessages, 1, 2 ** 32, base?.maxQueuedMessages ?? 10_000),
     maxQueuedBytes: intIn('maxQueuedBytes', o.maxQueuedBytes, 1, Number.MAX_SAFE_INTEGER, base?.maxQueuedBytes ?? 64 * 1024 * 1024),

@@ -4,6 +4,8 @@
  * checks what really goes on the wire.
  */
 import type { Packet } from 'mqtt-packet';
+import { pino } from 'pino';
+import type { Logger } from '../../src/log.js';
 import { ClientCore } from '../../src/client/core/client-core.js';
 import { ClientState, type ClientEvent, type CoreConfig, type CoreOutput, type TransportAction } from '../../src/client/core/types.js';
 import { PacketDecoder } from '../../src/protocol/decoder.js';
@@ -26,6 +28,7 @@ export function testConfig(overrides: Partial<CoreConfig> = {}): CoreConfig {
     maxReconnectPeriod: 30_000,
     reconnectJitter: 0,
     retryFirstConnect: false,
+    reconnectOnTakeover: false,
     maxInflight: 65535,
     maxQueuedMessages: 100_000,
     maxQueuedBytes: 1 << 30,
@@ -51,8 +54,9 @@ export class CoreHarness {
   constructor(
     readonly config: CoreConfig = testConfig(),
     random: () => number = () => 0,
+    logger?: Logger,
   ) {
-    this.core = new ClientCore(config, { random });
+    this.core = new ClientCore(config, { random, ...(logger ? { logger } : {}) });
     this.decoder = this.newDecoder();
   }
 
@@ -177,4 +181,11 @@ export function describe(p: Packet): string {
     if (p.dup) s += ':dup';
   }
   return s;
+}
+
+/** A pino logger whose records land in `records` as they are written (synchronously). */
+export function recordingLogger(): { logger: Logger; records: Array<{ level: number; msg: string; [k: string]: unknown }> } {
+  const records: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line) as { level: number; msg: string }) });
+  return { logger, records };
 }

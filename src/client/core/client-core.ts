@@ -29,12 +29,14 @@ import {
   PacketTooLargeError,
   QueueFullError,
   ReasonCodeError,
+  SessionTakenOverError,
 } from '../errors.js';
 import { reconnectDelay } from './backoff.js';
 import { connackPropertyError, isRetryableRefusal } from './connack.js';
 import { DERIVED_PERIODS, KeepaliveTimer, periodsFor, type DerivedPeriod, type KeepalivePeriods } from './keepalive.js';
 import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } from './outbox.js';
 import { describePacket } from './packet-trace.js';
+import { livedLongEnough, serverDisconnectAction } from './server-disconnect.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import {
   ClientState,
@@ -88,6 +90,9 @@ export class ClientCore {
   private writable = true;
   private everConnected = false;
   private reconnectAttempt = 0;
+  /** When the current connection's CONNACK came, and the attempt count it reset (see `server-disconnect.ts`). */
+  private connectedAt = 0;
+  private attemptBeforeConnack = 0;
 
   // Per-connection values from CONNACK.
   private serverReceiveMaximum = 65535;
@@ -446,6 +451,8 @@ export class ClientCore {
     if (props.assignedClientIdentifier) this.config = { ...this.config, clientId: props.assignedClientIdentifier };
     const reconnect = this.everConnected;
     this.everConnected = true;
+    this.connectedAt = now;
+    this.attemptBeforeConnack = this.reconnectAttempt;
     this.reconnectAttempt = 0;
     this.stateValue = ClientState.Connected;
     if (!packet.sessionPresent) this.startNewSession();
@@ -523,7 +530,7 @@ export class ClientCore {
       const final = !retry || !this.config.retryFirstConnect || this.config.reconnectPeriod === 0;
       this.out.events.push({ type: 'connect-failed', error, final });
       if (final) {
-        this.enterEnded(error);
+        this.enterEnded(error, true);
         return;
       }
     } else {
@@ -531,12 +538,12 @@ export class ClientCore {
       if (prev === ClientState.Connected) this.out.events.push({ type: 'offline', error });
       this.out.events.push({ type: 'error', error });
       if (!retry) {
-        this.enterEnded(error);
+        this.enterEnded(error, true);
         return;
       }
     }
     if (this.config.reconnectPeriod === 0) {
-      this.enterEnded(new ClientClosedError(`connection lost and reconnectPeriod is 0: ${error.message}`));
+      this.enterEnded(new ClientClosedError(`connection lost and reconnectPeriod is 0: ${error.message}`), true);
       return;
     }
     const delay = reconnectDelay(this.reconnectAttempt++, this.config, this.random);
@@ -570,11 +577,15 @@ export class ClientCore {
     }
   }
 
-  /** Terminal state: every unfinished operation fails with `error`. */
-  private enterEnded(error: Error): void {
+  /**
+   * Terminal state: every unfinished operation fails with `error`. `byItself`: the application
+   * did not ask for the end, so `ended` carries the error for the API to end its promises and
+   * iterators with.
+   */
+  private enterEnded(error: Error, byItself = false): void {
     this.stateValue = ClientState.Ended;
     for (const token of this.outbox.clear()) this.fail(token, error);
-    this.out.events.push({ type: 'ended' });
+    this.out.events.push(byItself ? { type: 'ended', error } : { type: 'ended' });
   }
 
   // ---------------------------------------------------------------- timers
@@ -637,7 +648,7 @@ export class ClientCore {
         this.out.events.push({ type: 'auth', packet });
         return;
       }
-      if (packet.cmd === 'disconnect') return this.onServerDisconnect(packet.reasonCode ?? 0, now, packet);
+      if (packet.cmd === 'disconnect') return this.onServerDisconnect(packet, now);
       // [MQTT-3.2.0-1] nothing but AUTH may come before CONNACK.
       return this.violation(`expected CONNACK, got ${packet.cmd.toUpperCase()}`, ReasonCode.ProtocolError, now);
     }
@@ -660,7 +671,7 @@ export class ClientCore {
         this.liveness.pingAnswered();
         return;
       case 'disconnect':
-        return this.onServerDisconnect(packet.reasonCode ?? 0, now, packet);
+        return this.onServerDisconnect(packet, now);
       case 'auth':
         this.out.events.push({ type: 'auth', packet });
         return;
@@ -669,18 +680,37 @@ export class ClientCore {
     }
   }
 
-  private onServerDisconnect(reasonCode: number, now: number, packet: import('mqtt-packet').IDisconnectPacket): void {
+  private onServerDisconnect(packet: import('mqtt-packet').IDisconnectPacket, now: number): void {
+    if (this.config.protocolVersion === 4) {
+      // MQTT 3.1.1 Table 2.1: DISCONNECT flows Client to Server only, and section 3.14 calls it
+      // "the final Control Packet sent from the Client to the Server". One from a server is a
+      // protocol violation [MQTT-4.8.0-1]: close, and reconnect as after any other. It has no
+      // reason code in 3.1.1 (the decoder gives none, whatever bytes follow), so it is never
+      // read as a 5.0 one: a 0x8E in its body does not end the client.
+      return this.violation('a server must not send DISCONNECT in MQTT 3.1.1 (Table 2.1: Client to Server only) [MQTT-4.8.0-1]', ReasonCode.ProtocolError, now);
+    }
+    const reasonCode = packet.reasonCode ?? 0;
     this.out.events.push({ type: 'disconnect', packet });
     // The Reason String is for diagnostics (MQTT 5.0 section 3.14.2.2.3); a Server Reference
     // (0x9C / 0x9D, section 4.11) is reported, never followed: the next attempt goes to the same URL.
     const reason = packet.properties?.reasonString;
     const reference = packet.properties?.serverReference;
     const detail = `${reasonName(reasonCode)}${reason ? ` (${JSON.stringify(reason)})` : ''}${reference ? `; server reference ${JSON.stringify(reference)} not followed` : ''}`;
-    const error =
-      this.stateValue === ClientState.AwaitingConnack
-        ? new ConnectError(`server sent DISCONNECT before CONNACK: ${detail}`, 'connack', reasonCode)
-        : new ConnectionLostError(`server sent DISCONNECT: ${detail}`, 'server-disconnect', reasonCode);
-    this.lose(error, now, true);
+    if (this.stateValue === ClientState.AwaitingConnack) {
+      this.lose(new ConnectError(`server sent DISCONNECT before CONNACK: ${detail}`, 'connack', reasonCode), now, true);
+      return;
+    }
+    if (serverDisconnectAction(reasonCode, this.config) === 'end') {
+      const error = new SessionTakenOverError(`server sent DISCONNECT: ${detail}: another connection with client id ${JSON.stringify(this.config.clientId)} took the session over; not reconnecting, which would take it back (set reconnectOnTakeover to reconnect)`);
+      this.log.warn({ clientId: this.config.clientId }, 'session taken over by another connection with our client id: ending, not reconnecting');
+      this.lose(error, now, true, false);
+      return;
+    }
+    // A connection the server keeps ending soon after CONNACK does not reset the backoff.
+    if (this.stateValue === ClientState.Connected && !livedLongEnough(this.connectedAt, now, this.config.maxReconnectPeriod)) {
+      this.reconnectAttempt = this.attemptBeforeConnack;
+    }
+    this.lose(new ConnectionLostError(`server sent DISCONNECT: ${detail}`, 'server-disconnect', reasonCode), now, true);
   }
 
   private onPublish(packet: IPublishPacket, now: number): void {

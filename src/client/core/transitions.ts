@@ -25,7 +25,7 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: S.AwaitingConnack, to: S.Connecting, on: 'reconnect(changes)' },
   { from: S.AwaitingConnack, to: S.Paused, on: 'pause' },
   { from: S.Connected, to: S.Backoff, on: 'connection lost, keepalive failure, server DISCONNECT, protocol violation' },
-  { from: S.Connected, to: S.Ended, on: 'lost with reconnectPeriod 0, end({ force }), or end with nothing in flight' },
+  { from: S.Connected, to: S.Ended, on: 'lost with reconnectPeriod 0, server DISCONNECT 0x8E (session taken over), end({ force }), or end with nothing in flight' },
   { from: S.Connected, to: S.Draining, on: 'end' },
   { from: S.Connected, to: S.Connecting, on: 'reconnect(changes)' },
   { from: S.Connected, to: S.Paused, on: 'pause' },

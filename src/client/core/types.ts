@@ -111,6 +111,11 @@ export interface CoreConfig {
   reconnectJitter: number;
   /** Keep trying when the very first attempt fails (else that failure ends the client). */
   retryFirstConnect: boolean;
+  /**
+   * Reconnect after a server DISCONNECT 0x8E (Session taken over) instead of ending the client
+   * (see `server-disconnect.ts`).
+   */
+  reconnectOnTakeover: boolean;
   /** Our own cap on outgoing QoS 1/2 PUBLISHes in flight (the server's Receive Maximum also applies). */
   maxInflight: number;
   /** Bound of the preflight queue, in messages. */
@@ -149,7 +154,9 @@ export interface ReceivedMessage {
 }
 
 /**
- * Events for the application, in the order they happened.
+ * Events for the application, in the order they happened. `ended` carries an `error` when the
+ * client ended by itself (a refusal or server DISCONNECT not worth retrying, a loss with
+ * reconnecting off), not when the application ended it.
  *
  * @example
  * ```ts
@@ -173,7 +180,7 @@ export type ClientEvent =
   | { type: 'auth'; packet: IAuthPacket }
   | { type: 'disconnect'; packet: IDisconnectPacket }
   | { type: 'paused' }
-  | { type: 'ended' };
+  | { type: 'ended'; error?: Error };
 
 /**
  * The result of every core call.

@@ -30,7 +30,8 @@ export type WireEvent =
   | { type: 'offline'; error?: SerializedError }
   | { type: 'connect-failed'; error: SerializedError; final: boolean }
   | { type: 'error'; error: SerializedError }
-  | { type: 'operation-failed'; token: number; error: SerializedError };
+  | { type: 'operation-failed'; token: number; error: SerializedError }
+  | { type: 'ended'; error?: SerializedError };
 
 /** Copies `bytes` into a fresh ArrayBuffer that can be transferred without touching the caller's buffer. */
 export function ownedCopy(bytes: Uint8Array): ArrayBuffer {
@@ -50,6 +51,8 @@ export function eventToWire(event: ClientEvent): { wire: WireEvent; transfer: Ar
       return { wire: { type: 'error', error: serializeError(event.error) }, transfer: [] };
     case 'operation-failed':
       return { wire: { type: 'operation-failed', token: event.token, error: serializeError(event.error) }, transfer: [] };
+    case 'ended':
+      return { wire: event.error ? { type: 'ended', error: serializeError(event.error) } : { type: 'ended' }, transfer: [] };
     case 'message': {
       const ab = ownedCopy(event.message.payload);
       const wire = { type: 'message' as const, message: { ...event.message, payload: ab as unknown as Buffer } };
@@ -71,6 +74,8 @@ export function eventFromWire(wire: WireEvent): ClientEvent {
       return { type: 'error', error: deserializeError(wire.error) };
     case 'operation-failed':
       return { type: 'operation-failed', token: wire.token, error: deserializeError(wire.error) };
+    case 'ended':
+      return wire.error ? { type: 'ended', error: deserializeError(wire.error) } : { type: 'ended' };
     case 'message': {
       const payload = wire.message.payload as unknown as ArrayBuffer | Uint8Array;
       const buf = payload instanceof ArrayBuffer ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);

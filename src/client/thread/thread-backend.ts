@@ -27,7 +27,7 @@ export class ThreadBackend implements Backend {
       // The worker died: report it and end, so no caller waits forever.
       this.onEvent({ type: 'connect-failed', error: err, final: true });
       this.onEvent({ type: 'error', error: err });
-      this.onEvent({ type: 'ended' });
+      this.onEvent({ type: 'ended', error: err });
     });
   }
 

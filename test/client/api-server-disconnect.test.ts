@@ -1,0 +1,192 @@
+/**
+ * A server DISCONNECT end to end over real TCP, with both drivers: a session takeover against
+ * Weft's broker (MQTT 5, DISCONNECT 0x8E), and a scripted MQTT 3.1.1 server that sends a
+ * DISCONNECT, which 3.1.1 does not allow a server to send.
+ */
+import { expect } from 'chai';
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { pino } from 'pino';
+import { startBroker } from '../../src/broker/index.js';
+import { connect, ConnectionLostError, SessionTakenOverError, Subscription, type Message, type MqttClient } from '../../src/client/index.js';
+import { encodePacket } from '../../src/protocol/encoder.js';
+
+/** Resolves with the arguments of the next `event` the client emits. */
+function next(client: MqttClient, event: string): Promise<unknown[]> {
+  return new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
+}
+
+async function firstMessage(iterable: AsyncIterable<Message>): Promise<Message> {
+  for await (const m of iterable) return m;
+  throw new Error('iteration ended without a message');
+}
+
+/**
+ * A 3.1.1 server that accepts every CONNECT; on its first connection it answers the first
+ * PUBLISH with a DISCONNECT. Records the packets each connection received.
+ */
+async function startDisconnectingServer(): Promise<{ url: string; received: string[][]; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const received: string[][] = [];
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const index = received.push([]) - 1;
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (p: Packet) => {
+      received[index]!.push(p.cmd);
+      if (p.cmd === 'connect') socket.write(encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: 0 }, 4));
+      else if (p.cmd === 'publish' && index === 0) socket.write(Buffer.from([0xe0, 0x00]));
+      else if (p.cmd === 'pingreq') socket.write(encodePacket({ cmd: 'pingresp' }, 4));
+      else if (p.cmd === 'disconnect') socket.end();
+    });
+    socket.on('data', (d: Buffer) => parser.parse(d));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    received,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function capturingLogger(): { logger: import('pino').Logger; records: Array<{ level: number; msg: string }> } {
+  const records: Array<{ level: number; msg: string }> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as { level: number; msg: string });
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), records };
+}
+
+describe('client API: server DISCONNECT end to end', () => {
+  const clients: MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end({ force: true })));
+  });
+
+  describe('session takeover against the Weft broker (MQTT 5.0)', () => {
+    let broker: Awaited<ReturnType<typeof startBroker>>;
+    beforeEach(async () => {
+      broker = await startBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
+    });
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.end({ force: true })));
+      await broker.close();
+    });
+
+    for (const thread of [true, false]) {
+      const label = thread ? 'worker thread' : 'in-thread';
+
+      it(`${label}: [MQTT-3.1.4-3] a second connection with the same client id ends the first with SessionTakenOverError (end event, waiting iterator, later calls); the second keeps its connection`, async () => {
+        const first = await connect(broker.url, { thread, protocolVersion: 5, clientId: 'twin', logger: false, reconnectPeriod: 20 });
+        clients.push(first);
+        const sub = await first.subscribe('twin/#', { qos: 1 });
+        // Handled at once: the rejection comes while the test waits for the 'end' event.
+        const waiting = sub[Symbol.asyncIterator]()
+          .next()
+          .then(
+            (r) => r,
+            (e: unknown) => e,
+          );
+        const ended = next(first, 'end');
+
+        const second = await connect(broker.url, { thread, protocolVersion: 5, clientId: 'twin', logger: false, reconnectPeriod: 20 });
+        clients.push(second);
+        const [endError] = await ended;
+        expect(endError).to.be.instanceOf(SessionTakenOverError).and.include({ reasonCode: 0x8e, kind: 'server-disconnect' });
+        expect(await waiting).to.equal(endError);
+        expect(await first.publish('twin/late', 'x', { qos: 1 }).catch((e: unknown) => e)).to.equal(endError);
+        expect(first.status).to.equal('ended');
+
+        // Had the first reconnected (20 ms), it would have thrown the second off: the second still works.
+        const sub2 = await second.subscribe('twin/#', { qos: 1 });
+        await second.publish('twin/a', 'still here', { qos: 1 });
+        expect((await firstMessage(sub2)).payload.toString()).to.equal('still here');
+        expect(second.connected).to.equal(true);
+      });
+    }
+
+    it('reconnectOnTakeover: the client that opted in takes its session back; the one that did not ends with SessionTakenOverError', async () => {
+      const keen = await connect(broker.url, { protocolVersion: 5, clientId: 'twin', logger: false, reconnectPeriod: 100, reconnectOnTakeover: true });
+      clients.push(keen);
+      const keenOffline = next(keen, 'offline');
+      const keenBack = new Promise<void>((resolve) => keen.on('connect', () => resolve()));
+
+      const other = await connect(broker.url, { protocolVersion: 5, clientId: 'twin', logger: false, reconnectPeriod: 100 });
+      clients.push(other);
+      const otherEnded = next(other, 'end');
+
+      const [offlineError] = await keenOffline;
+      expect(offlineError).to.be.instanceOf(ConnectionLostError).and.include({ reasonCode: 0x8e }).and.not.be.instanceOf(SessionTakenOverError);
+      await keenBack;
+      const [endError] = await otherEnded;
+      expect(endError).to.be.instanceOf(SessionTakenOverError);
+      expect(keen.connected).to.equal(true);
+    });
+  });
+
+  for (const thread of [true, false]) {
+    const label = thread ? 'worker thread' : 'in-thread';
+
+    it(`${label}: MQTT 3.1.1, a DISCONNECT from the server is a protocol violation [MQTT-4.8.0-1]: closed with a warning, no 'disconnect' event, reconnected`, async () => {
+      const server = await startDisconnectingServer();
+      try {
+        const { logger, records } = capturingLogger();
+        const client = await connect(server.url, { thread, protocolVersion: 4, logger, reconnectPeriod: 20 });
+        clients.push(client);
+        const disconnects: unknown[] = [];
+        client.on('disconnect', (p: unknown) => disconnects.push(p));
+        client.on('error', () => undefined);
+        const offline = next(client, 'offline');
+        const reconnected = next(client, 'connect');
+
+        await client.publish('t', 'x', { qos: 0 });
+        const [error] = await offline;
+        expect(error).to.be.instanceOf(ConnectionLostError).and.include({ kind: 'protocol' });
+        expect((error as Error).message).to.include('MQTT-4.8.0-1');
+        await reconnected;
+        expect(client.connected).to.equal(true);
+        expect(disconnects).to.deep.equal([]);
+        expect(server.received[0]).to.deep.equal(['connect', 'publish']); // no DISCONNECT of ours in 3.1.1's reply to a violation
+        expect(server.received[1]).to.deep.equal(['connect']);
+        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
+        expect(records.some((r) => r.level === 40 && /must not send DISCONNECT in MQTT 3\.1\.1/.test(r.msg))).to.equal(true);
+        await client.end();
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe('Subscription iterator when the client ends by itself', () => {
+  const message = (topic: string): Message => ({ topic, payload: Buffer.from('x'), qos: 0, retain: false, dup: false });
+  const stubClient = { forget: () => undefined } as unknown as MqttClient;
+
+  it('yields the messages already received, then throws the error once, then is done', async () => {
+    const sub = new Subscription(stubClient, ['a/#'], [0], 10, () => undefined);
+    sub.push(message('a/1'));
+    const error = new SessionTakenOverError('taken over');
+    sub.finish(error);
+    const it = sub[Symbol.asyncIterator]();
+    expect((await it.next()).value?.topic).to.equal('a/1');
+    expect(await it.next().catch((e: unknown) => e)).to.equal(error);
+    expect(await it.next()).to.deep.equal({ value: undefined, done: true });
+  });
+
+  it('an end asked for by the application (no error) just ends the iteration', async () => {
+    const sub = new Subscription(stubClient, ['a/#'], [0], 10, () => undefined);
+    const waiting = sub[Symbol.asyncIterator]().next();
+    sub.finish(undefined);
+    expect(await waiting).to.deep.equal({ value: undefined, done: true });
+  });
+});

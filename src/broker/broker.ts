@@ -20,6 +20,7 @@ import { DecodeError } from '../protocol/decoder.js';
 import { answerUndecodableConnect } from '../session/core/connect.js';
 import type { RoutedMessage } from '../session/core/api.js';
 import { validateSessionConfig } from '../session/core/config.js';
+import { retainedCopy } from '../session/core/message.js';
 import { ClientConnection, ConnectionState, type ConnectionEvents } from './client-connection.js';
 import { CrashWills } from './crash-wills.js';
 import { Fanout } from './fanout.js';
@@ -630,7 +631,8 @@ class MainBroker implements Broker, ConnectionEvents {
   /** Publishes a will of a dead thread's session from main (and stores it if retained). */
   private publishCrashWill(will: RoutedMessage): void {
     this.counters.crashWills++;
-    if (will.retain) this.retain(will.topic, will.payload.byteLength === 0 ? undefined : will);
+    // An empty payload or a zero lifetime deletes the retained message (retainedCopy).
+    if (will.retain) this.retain(will.topic, retainedCopy(will));
     this.fanout.route(will, 0);
   }
 

@@ -7,7 +7,7 @@
  */
 import type { IConnectPacket } from 'mqtt-packet';
 import type { RoutedMessage } from '../session/core/api.js';
-import { expiryFrom, messageProperties, payloadBytes } from '../session/core/message.js';
+import { messageProperties, payloadBytes, setExpiry } from '../session/core/message.js';
 
 type ConnectWill = NonNullable<IConnectPacket['will']>;
 
@@ -27,7 +27,7 @@ export function crashWillDelay(connect: IConnectPacket, maxSessionExpiry: number
   return Math.min(willDelay, sessionExpiry);
 }
 
-/** The will as a routed message; its Message Expiry Interval runs from `now`, when it is published. */
+/** The will as a routed message; its Message Expiry Interval (0 included: `setExpiry`) runs from `now`, when it is published. */
 export function willMessage(will: ConnectWill, now: number): RoutedMessage {
   const message: RoutedMessage = {
     topic: will.topic,
@@ -37,8 +37,7 @@ export function willMessage(will: ConnectWill, now: number): RoutedMessage {
   };
   const properties = messageProperties(will.properties as never);
   if (properties) message.properties = properties;
-  const expiresAt = expiryFrom(will.properties?.messageExpiryInterval, now);
-  if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  setExpiry(message, will.properties?.messageExpiryInterval, now);
   return message;
 }
 

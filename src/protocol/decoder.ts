@@ -3,11 +3,11 @@
  * decoded by hand when it is plain (`plain-publish.ts`: PUBLISH and its acknowledgements;
  * `plain-control.ts`: CONNECT, SUBSCRIBE, PINGREQ, DISCONNECT), else by mqtt-packet. Errors are typed so a session can answer with the right reason code.
  */
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import mqttPacket, { type Packet, type UserProperties } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
 import { bodyStart, decodePlainControl } from './plain-control.js';
 import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
-import { PROPERTIES_BY_ID, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
+import { mayRepeat, PROPERTIES_BY_ID, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { ReasonCode } from './reason-codes.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
@@ -71,16 +71,36 @@ class ThreadParser {
     }
     const decodedVersion = parser.settings.protocolVersion ?? version;
     // Only v5 has properties; a plain frame never comes here, so this runs only for packets
-    // with properties (or another reason mqtt-packet decodes them).
-    const repeated = decodedVersion === 5 ? repeatedPropertyIn(frame) : undefined;
-    if (repeated !== undefined) {
-      throw new DecodeError(`${repeated} included more than once: a Protocol Error (MQTT 5.0, the property's own section)`, 'protocol');
+    // with properties (or another reason mqtt-packet decodes them). A decoder that one day
+    // decodes properties itself must scan them the same way.
+    const scan = decodedVersion === 5 ? scanFrameProperties(frame) : undefined;
+    if (scan !== undefined) {
+      if (scan.repeated !== undefined) {
+        throw new DecodeError(`${scan.repeated} included more than once: a Protocol Error (MQTT 5.0, the property's own section)`, 'protocol');
+      }
+      restoreUserProperties(packets[0] as DecodedWithProperties, frame, scan);
     }
     return { packets, version: decodedVersion };
   }
 }
 
 let threadParser: ThreadParser | undefined;
+
+/** A decoded packet's property lists, as mqtt-packet puts them. */
+type DecodedWithProperties = Packet & {
+  properties?: { userProperties?: UserProperties };
+  will?: { properties?: { userProperties?: UserProperties } };
+};
+
+/** Replaces the User Properties mqtt-packet decoded with those read from the bytes where `scan` says a value may be lost. */
+function restoreUserProperties(packet: DecodedWithProperties | undefined, frame: Buffer, scan: PropertyScan): void {
+  if (scan.userProperties !== undefined && packet?.properties !== undefined) {
+    packet.properties.userProperties = userPropertiesAt(frame, scan.userProperties);
+  }
+  if (scan.willUserProperties !== undefined && packet?.will?.properties !== undefined) {
+    packet.will.properties.userProperties = userPropertiesAt(frame, scan.willUserProperties);
+  }
+}
 
 /** A plain packet decoded by hand (PUBLISH first: the hot path), or undefined for mqtt-packet. */
 function decodePlain(frame: Buffer, version: number): Packet | undefined {
@@ -175,22 +195,39 @@ export class PacketDecoder {
 const FIXED_SIZE: Partial<Record<PropertyKind, number>> = { boolean: 1, byte: 1, u16: 2, u32: 4 };
 
 const USER_PROPERTY = PROPERTY_DEFINITIONS.userProperties!.id;
-const SUBSCRIPTION_IDENTIFIER = PROPERTY_DEFINITIONS.subscriptionIdentifier!.id;
 
 /**
- * The name of a property that the MQTT 5 packet `frame` (whole, already decoded by mqtt-packet)
- * includes more than once where the property's section says "It is a Protocol Error to include
- * [it] more than once", or undefined. That is every property but User Property, and but the
- * Subscription Identifier of a PUBLISH (a Server's carries one per matching subscription, MQTT
- * 5.0 section 3.3.2.3.8; a client's carries none, which the session core checks).
- *
- * Why from the bytes: mqtt-packet makes a repeated property into an array only
- * `if (result[name])`, so a repeat after a first value of 0, false or '' replaces that value
- * and the decoded packet shows one value; the session core, which refuses arrays, never sees
- * it. Anything the scan cannot follow (mqtt-packet decoded it, so nothing should be) ends it
- * with undefined: the packet is then as mqtt-packet decoded it.
+ * What the byte scan of an MQTT 5 frame's property lists found that mqtt-packet's decoding of it
+ * hides (see {@link scanFrameProperties}).
  */
-export function repeatedPropertyIn(frame: Buffer): string | undefined {
+export interface PropertyScan {
+  /** The name of a property included more than once where its section says that is a Protocol Error. */
+  repeated?: string;
+  /** Where the packet's own property list starts (at its length) when its User Properties must be read again from the bytes. */
+  userProperties?: number;
+  /** The same for the will properties of a CONNECT. */
+  willUserProperties?: number;
+}
+
+/**
+ * Scans the property lists of the MQTT 5 packet `frame` (whole, already decoded by mqtt-packet)
+ * for what mqtt-packet's decoding loses; undefined when there is nothing. Both come from one
+ * flaw: mqtt-packet turns a repeated property, or a repeated User Property name, into an array
+ * only `if (result[name])`, so a repeat after a first value of 0, false or '' replaces that
+ * value and the decoded packet shows one value.
+ * - `repeated`: a property included more than once that may not be ({@link mayRepeat}): every
+ *   property but User Property, and but the Subscription Identifier of a PUBLISH (a Server's
+ *   carries one per matching subscription, MQTT 5.0 section 3.3.2.3.8; a client's carries none,
+ *   which the session core checks [MQTT-3.3.4-6]). The packet is then a Protocol Error (0x82).
+ *   This is the only check for repeats: a session core never sees them.
+ * - `userProperties` / `willUserProperties`: a User Property whose value is '' is followed by
+ *   another User Property in the same list, so a later value of the same name may have replaced
+ *   it; {@link userPropertiesAt} reads that list's User Properties again. They must reach
+ *   subscribers unaltered [MQTT-3.3.2-17].
+ * Anything the scan cannot follow (mqtt-packet decoded it, so nothing should be) ends it with
+ * undefined: the packet is then as mqtt-packet decoded it.
+ */
+export function scanFrameProperties(frame: Buffer): PropertyScan | undefined {
   const type = frame[0]! >> 4;
   const end = frame.length;
   let pos = bodyStart(frame);
@@ -202,9 +239,17 @@ export function repeatedPropertyIn(frame: Buffer): string | undefined {
       pos = skipPrefixed(pos);
       if (pos + 4 > end || frame[pos] !== 5) return undefined;
       const willFlag = (frame[pos + 1]! & 0x04) !== 0;
-      const connect = scanProperties(frame, pos + 4, false);
-      if (connect === undefined || connect.repeated !== undefined || !willFlag) return connect?.repeated;
-      return scanProperties(frame, skipPrefixed(connect.end), false)?.repeated;
+      const at = pos + 4;
+      const connect = scanProperties(frame, at, false);
+      if (connect === undefined || connect.repeated !== undefined) return scanResult(connect, at);
+      const own = scanResult(connect, at);
+      if (!willFlag) return own;
+      const willAt = skipPrefixed(connect.end);
+      const will = scanProperties(frame, willAt, false);
+      if (will === undefined) return own;
+      if (will.repeated !== undefined) return { repeated: will.repeated };
+      if (!will.userPropertyLost) return own;
+      return { ...own, willUserProperties: willAt };
     }
     case 2: // CONNACK: flags, reason code
     case 15: // AUTH: reason code
@@ -214,7 +259,7 @@ export function repeatedPropertyIn(frame: Buffer): string | undefined {
     case 3: {
       // PUBLISH: Topic Name, Packet Identifier with QoS 1 and 2.
       pos = skipPrefixed(pos) + (((frame[0]! >> 1) & 3) > 0 ? 2 : 0);
-      return scanProperties(frame, pos, true)?.repeated;
+      return scanResult(scanProperties(frame, pos, true), pos);
     }
     case 4:
     case 5:
@@ -231,14 +276,30 @@ export function repeatedPropertyIn(frame: Buffer): string | undefined {
     default: // PINGREQ, PINGRESP: no properties
       return undefined;
   }
-  return pos < end ? scanProperties(frame, pos, false)?.repeated : undefined;
+  return pos < end ? scanResult(scanProperties(frame, pos, false), pos) : undefined;
+}
+
+/** The {@link PropertyScan} of one list scanned at `at`, or undefined when it found nothing. */
+function scanResult(list: ListScan | undefined, at: number): PropertyScan | undefined {
+  if (list === undefined) return undefined;
+  if (list.repeated !== undefined) return { repeated: list.repeated };
+  return list.userPropertyLost ? { userProperties: at } : undefined;
+}
+
+interface ListScan {
+  repeated: string | undefined;
+  /** A User Property with an empty value is followed by another User Property. */
+  userPropertyLost: boolean;
+  /** Where the list ends. */
+  end: number;
 }
 
 /**
  * Scans the property list (length first) at `pos`: the first property found twice that may not
- * be, and where the list ends; undefined when the list runs past the frame or has an unknown id.
+ * be, whether a User Property value may have been lost, and where the list ends; undefined when
+ * the list runs past the frame or has an unknown id.
  */
-function scanProperties(frame: Buffer, pos: number, publish: boolean): { repeated: string | undefined; end: number } | undefined {
+function scanProperties(frame: Buffer, pos: number, publish: boolean): ListScan | undefined {
   const length = readVarint(frame, pos);
   if (length === undefined) return undefined;
   const end = length.next + length.value;
@@ -246,33 +307,77 @@ function scanProperties(frame: Buffer, pos: number, publish: boolean): { repeate
   // Identifiers are 1..0x2A: two 32-bit masks of those seen.
   let seenLow = 0;
   let seenHigh = 0;
+  let emptyUserValue = false;
+  let userPropertyLost = false;
   for (let at = length.next; at < end; ) {
     const id = frame[at]!;
     const property = PROPERTIES_BY_ID.get(id);
     if (property === undefined) return undefined;
-    const { title: name, kind } = property;
     const bit = 1 << (id & 31);
     const seen = ((id < 32 ? seenLow : seenHigh) & bit) !== 0;
-    if (seen && id !== USER_PROPERTY && !(publish && id === SUBSCRIPTION_IDENTIFIER)) return { repeated: name, end };
+    if (seen && !mayRepeat(property, publish)) return { repeated: property.title, userPropertyLost: false, end };
     if (id < 32) seenLow |= bit;
     else seenHigh |= bit;
-    at++;
-    const size = FIXED_SIZE[kind];
-    if (size !== undefined) at += size;
-    else if (kind === 'varint') {
-      const value = readVarint(frame, at);
-      if (value === undefined) return undefined;
-      at = value.next;
-    } else {
-      // string and binary: one length-prefixed field; a User Property: two.
-      for (let field = kind === 'pairs' ? 2 : 1; field > 0; field--) {
-        if (at + 2 > end) return undefined;
-        at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
+    const next = propertyEnd(frame, at, end, property.kind);
+    if (next === undefined) return undefined;
+    if (id === USER_PROPERTY) {
+      if (emptyUserValue) userPropertyLost = true;
+      else {
+        // The value's two length bytes follow the name (propertyEnd checked both are there).
+        const valueAt = at + 3 + ((frame[at + 1]! << 8) | frame[at + 2]!);
+        emptyUserValue = frame[valueAt] === 0 && frame[valueAt + 1] === 0;
       }
     }
-    if (at > end) return undefined;
+    at = next;
   }
-  return { repeated: undefined, end };
+  return { repeated: undefined, userPropertyLost, end };
+}
+
+/** Where the property at `at` (its identifier byte) of `kind` ends, or undefined past `end`. */
+function propertyEnd(frame: Buffer, at: number, end: number, kind: PropertyKind): number | undefined {
+  at++;
+  const size = FIXED_SIZE[kind];
+  if (size !== undefined) at += size;
+  else if (kind === 'varint') {
+    const value = readVarint(frame, at);
+    if (value === undefined) return undefined;
+    at = value.next;
+  } else {
+    // string and binary: one length-prefixed field; a User Property: two.
+    for (let field = kind === 'pairs' ? 2 : 1; field > 0; field--) {
+      if (at + 2 > end) return undefined;
+      at += 2 + ((frame[at]! << 8) | frame[at + 1]!);
+    }
+  }
+  return at > end ? undefined : at;
+}
+
+/**
+ * The User Properties of the property list at `pos` (length first, already followed by
+ * {@link scanFrameProperties}) in mqtt-packet's form, `{ name: value }` or `{ name: [values] }`
+ * for a name given more than once, values in the order received [MQTT-3.3.2-18], but with no
+ * value lost: a name seen before becomes an array whatever its first value was.
+ */
+export function userPropertiesAt(frame: Buffer, pos: number): UserProperties {
+  const length = readVarint(frame, pos)!;
+  const end = length.next + length.value;
+  // Null prototype, as mqtt-packet's: a name such as `__proto__` is a name like any other.
+  const pairs = Object.create(null) as Record<string, string | string[]>;
+  for (let at = length.next; at < end; ) {
+    const id = frame[at]!;
+    const next = propertyEnd(frame, at, end, PROPERTIES_BY_ID.get(id)!.kind)!;
+    if (id === USER_PROPERTY) {
+      const nameLength = (frame[at + 1]! << 8) | frame[at + 2]!;
+      const name = frame.toString('utf8', at + 3, at + 3 + nameLength);
+      const value = frame.toString('utf8', at + 5 + nameLength, next);
+      const before = pairs[name];
+      if (before === undefined) pairs[name] = value;
+      else if (Array.isArray(before)) before.push(value);
+      else pairs[name] = [before, value];
+    }
+    at = next;
+  }
+  return pairs;
 }
 
 /** A Variable Byte Integer at `pos` (at most four bytes, MQTT 5.0 section 1.5.5), or undefined past the frame. */

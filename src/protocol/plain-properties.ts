@@ -7,27 +7,36 @@
  * -1, and the packet goes to mqtt-packet. An empty User Property object or Subscription
  * Identifier list is written as none (mqtt-packet would make the whole packet empty).
  */
-import { PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
+import { mayRepeat, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { isU16, MAX_VARIABLE_BYTE_INTEGER, remainingLengthBytes, stringBytes, writeBinary, writeRemainingLength, writeString } from './plain-write.js';
 
 interface PropertySpec {
   /** The property identifier byte. */
   readonly id: number;
   readonly kind: PropertyKind;
-  /** May appear more than once (an array of values): only the Subscription Identifiers of a PUBLISH (MQTT 5.0 section 3.3.2.3.8). */
+  /**
+   * May be given as an array of values, one property each: a property that may repeat in this
+   * packet type (`mayRepeat` in properties.ts), but User Property, whose repeats are the names
+   * and values of one object. That leaves the Subscription Identifiers of a PUBLISH.
+   */
   readonly repeatable: boolean;
 }
 
 /** The properties one packet type may carry, by mqtt-packet's names. */
 export type PropertyTable = ReadonlyMap<string, PropertySpec>;
 
-function table(names: string[], repeatable: string[] = []): PropertyTable {
-  return new Map(names.map((name) => [name, { id: PROPERTY_DEFINITIONS[name]!.id, kind: PROPERTY_DEFINITIONS[name]!.kind, repeatable: repeatable.includes(name) }]));
+function table(names: string[], publish = false): PropertyTable {
+  return new Map(
+    names.map((name) => {
+      const property = PROPERTY_DEFINITIONS[name]!;
+      return [name, { id: property.id, kind: property.kind, repeatable: property.kind !== 'pairs' && mayRepeat(property, publish) }];
+    }),
+  );
 }
 
 export const PUBLISH_PROPERTIES = table(
   ['payloadFormatIndicator', 'messageExpiryInterval', 'topicAlias', 'responseTopic', 'correlationData', 'userProperties', 'subscriptionIdentifier', 'contentType'],
-  ['subscriptionIdentifier'],
+  true,
 );
 export const WILL_PROPERTIES = table(['willDelayInterval', 'payloadFormatIndicator', 'messageExpiryInterval', 'contentType', 'responseTopic', 'correlationData', 'userProperties']);
 export const CONNECT_PROPERTIES = table([

@@ -1,8 +1,9 @@
 /**
  * The MQTT 5 properties (MQTT 5.0 section 2.2.2.2): identifier, how the value is written, the
- * name the spec gives it and the key mqtt-packet uses for it. The plain encoders
- * (`plain-properties.ts`) and the decoder's repeated-property scan (`decoder.ts`) read this one
- * table.
+ * name the spec gives it, the key mqtt-packet uses for it, and whether it may be included more
+ * than once. The plain encoders (`plain-properties.ts`) and the decoder's property scan
+ * (`decoder.ts`, which refuses a repeat before any packet reaches a session core) read this one
+ * table: it is the only list of which properties may repeat.
  */
 
 /** How a property's value is written. */
@@ -14,6 +15,13 @@ export interface PropertyDefinition {
   readonly kind: PropertyKind;
   /** The spec's name, for messages. */
   readonly title: string;
+  /**
+   * Where the property may be included more than once: `anywhere` (User Property, MQTT 5.0
+   * section 3.3.2.3.7 and the others), `publish` (Subscription Identifier: a Server's PUBLISH
+   * carries one per matching subscription, section 3.3.2.3.8). Absent: nowhere. Each other
+   * property's section says "It is a Protocol Error to include [it] more than once".
+   */
+  readonly repeatable?: 'anywhere' | 'publish';
 }
 
 /** Every MQTT 5 property, by mqtt-packet's key. */
@@ -23,7 +31,7 @@ export const PROPERTY_DEFINITIONS: Readonly<Record<string, PropertyDefinition>> 
   contentType: { id: 0x03, kind: 'string', title: 'Content Type' },
   responseTopic: { id: 0x08, kind: 'string', title: 'Response Topic' },
   correlationData: { id: 0x09, kind: 'binary', title: 'Correlation Data' },
-  subscriptionIdentifier: { id: 0x0b, kind: 'varint', title: 'Subscription Identifier' },
+  subscriptionIdentifier: { id: 0x0b, kind: 'varint', title: 'Subscription Identifier', repeatable: 'publish' },
   sessionExpiryInterval: { id: 0x11, kind: 'u32', title: 'Session Expiry Interval' },
   assignedClientIdentifier: { id: 0x12, kind: 'string', title: 'Assigned Client Identifier' },
   serverKeepAlive: { id: 0x13, kind: 'u16', title: 'Server Keep Alive' },
@@ -40,7 +48,7 @@ export const PROPERTY_DEFINITIONS: Readonly<Record<string, PropertyDefinition>> 
   topicAlias: { id: 0x23, kind: 'u16', title: 'Topic Alias' },
   maximumQoS: { id: 0x24, kind: 'byte', title: 'Maximum QoS' },
   retainAvailable: { id: 0x25, kind: 'boolean', title: 'Retain Available' },
-  userProperties: { id: 0x26, kind: 'pairs', title: 'User Property' },
+  userProperties: { id: 0x26, kind: 'pairs', title: 'User Property', repeatable: 'anywhere' },
   maximumPacketSize: { id: 0x27, kind: 'u32', title: 'Maximum Packet Size' },
   wildcardSubscriptionAvailable: { id: 0x28, kind: 'boolean', title: 'Wildcard Subscription Available' },
   subscriptionIdentifiersAvailable: { id: 0x29, kind: 'boolean', title: 'Subscription Identifier Available' },
@@ -49,3 +57,8 @@ export const PROPERTY_DEFINITIONS: Readonly<Record<string, PropertyDefinition>> 
 
 /** The same properties by identifier. */
 export const PROPERTIES_BY_ID: ReadonlyMap<number, PropertyDefinition> = new Map(Object.values(PROPERTY_DEFINITIONS).map((p) => [p.id, p]));
+
+/** True when `property` may be included more than once in a packet (`publish`: a PUBLISH). */
+export function mayRepeat(property: PropertyDefinition, publish: boolean): boolean {
+  return property.repeatable === 'anywhere' || (publish && property.repeatable === 'publish');
+}

@@ -166,7 +166,7 @@ export class ReferenceRegister implements SubscriptionRegister {
   tryMatch(topic: string, publisher: SessionId): readonly Delivery[] {
     validateTopicName(topic);
     checkPublisher(publisher);
-    const perSession = new Map<SessionId, { qos: QoS; rap: boolean; ids: Set<number> }>();
+    const perSession = new Map<SessionId, { qos: QoS; rap: boolean; ids: number[] }>();
     for (const [session, subs] of this.#sessions) {
       for (const sub of subs.values()) {
         if (sub.group !== undefined || !topicMatches(sub.filter, topic)) continue;
@@ -174,14 +174,15 @@ export class ReferenceRegister implements SubscriptionRegister {
         if (sub.options.noLocal === true && session === publisher) continue;
         let acc = perSession.get(session);
         if (acc === undefined) {
-          acc = { qos: 0, rap: false, ids: new Set() };
+          acc = { qos: 0, rap: false, ids: [] };
           perSession.set(session, acc);
         }
         // [MQTT-3.3.4-2] one copy at the maximum QoS of the overlapping subscriptions;
-        // [MQTT-3.3.4-3] carrying every matching Subscription Identifier.
+        // [MQTT-3.3.4-3,4] carrying the Subscription Identifier of every matching subscription
+        // that has one: a value two subscriptions share is carried twice.
         if (sub.options.qos > acc.qos) acc.qos = sub.options.qos;
         if (sub.options.retainAsPublished === true) acc.rap = true;
-        if (sub.options.subscriptionId !== undefined) acc.ids.add(sub.options.subscriptionId);
+        if (sub.options.subscriptionId !== undefined) acc.ids.push(sub.options.subscriptionId);
       }
     }
     const out: Delivery[] = [];
@@ -190,7 +191,7 @@ export class ReferenceRegister implements SubscriptionRegister {
         session,
         qos: acc.qos,
         retainAsPublished: acc.rap,
-        subscriptionIds: acc.ids.size === 0 ? EMPTY : [...acc.ids].sort((a, b) => a - b),
+        subscriptionIds: acc.ids.length === 0 ? EMPTY : acc.ids.sort((a, b) => a - b),
       });
     }
     // [MQTT-4.8.2] each matching shared group delivers to one member, round-robin.

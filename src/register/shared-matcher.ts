@@ -84,7 +84,7 @@ export class Matcher {
   #stamp = 0;
   #ordinary = 0;
   #out: (MutableDelivery | Delivery)[] = [];
-  /** indices of deliveries holding several subscription ids (to sort and dedupe) */
+  /** indices of deliveries holding several subscription ids (to sort) */
   #manyIds: number[] = [];
   #cacheable = true;
   readonly #cache = new Map<string, CacheEntry>();
@@ -358,7 +358,13 @@ export class Matcher {
     out.push(cached ?? new Outgoing(session, qos as QoS, rap, id !== 0 ? [id] : EMPTY_IDS));
   }
 
-  /** A session's second (or later) matching subscription [MQTT-3.3.4-2], [MQTT-3.3.4-3]. */
+  /**
+   * A session's second (or later) matching subscription [MQTT-3.3.4-2], [MQTT-3.3.4-3]. Its
+   * identifier is added even when an earlier subscription of the session carried the same value:
+   * the one copy carries the identifiers "for all matching subscriptions" [MQTT-3.3.4-4], so a
+   * value repeats once per subscription that has it (MQTT 5.0 section 3.3.4: "multiple identical
+   * Subscription Identifiers").
+   */
   #merge(slot: number, qos: number, rap: boolean, id: number): void {
     const index = this.#slotIndex[slot]!;
     let d = this.#out[index] as MutableDelivery;
@@ -400,15 +406,16 @@ export class Matcher {
     }
   }
 
-  /** Hands over the answer: ids ascending and unique, scratch reset. */
+  /**
+   * Hands over the answer: ids ascending (their order is not significant [MQTT-3.3.4-4]; sorted so
+   * that an answer does not depend on the walk's order), repeats kept, scratch reset. Sorting in
+   * place is safe: `#manyIds` only holds this answer's own deliveries (`#merge` copies a shared
+   * prebuilt one before adding an id), and nothing here touches shared memory.
+   */
   #deliveries(): readonly Delivery[] {
     const out = this.#out;
     const many = this.#manyIds;
-    for (let k = 0; k < many.length; k++) {
-      const d = out[many[k]!] as MutableDelivery;
-      const ids = (d.subscriptionIds as number[]).sort((a, b) => a - b);
-      d.subscriptionIds = ids.filter((v, i) => i === 0 || ids[i - 1] !== v);
-    }
+    for (let k = 0; k < many.length; k++) (out[many[k]!]!.subscriptionIds as number[]).sort((a, b) => a - b);
     many.length = 0;
     this.#out = [];
     return out;

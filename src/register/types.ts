@@ -98,7 +98,12 @@ export interface Delivery {
   readonly qos: QoS;
   /** True when any matching subscription asked for Retain As Published. */
   readonly retainAsPublished: boolean;
-  /** Every matching subscription identifier, ascending; empty when none. */
+  /**
+   * The Subscription Identifier of every matching subscription that has one, ascending; a value
+   * appears once per such subscription, so two matching subscriptions with identifier 5 give
+   * `[5, 5]` [MQTT-3.3.4-4]. Empty when none has one. A shared group's delivery carries only the
+   * chosen member's identifier.
+   */
   readonly subscriptionIds: readonly number[];
   /** Set when this delivery is the one member chosen for a shared subscription group. */
   readonly shareGroup?: string;

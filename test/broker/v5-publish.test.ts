@@ -299,6 +299,31 @@ for (const placement of PLACEMENTS) {
       }
     });
 
+    it('carries an identifier once per matching subscription that has it, none for subscriptions without, the shared copy its own [MQTT-3.3.4-4]', async () => {
+      const sub = await v5(broker(), { clientId: 'sid-dup-sub' });
+      const bare = await v5(broker(), { clientId: 'sid-bare-sub' });
+      const pub = await v5(broker(), { clientId: 'sid-dup-pub' });
+      try {
+        await sub.c.subscribeAsync('sd/+', { qos: 1, properties: { subscriptionIdentifier: 5 } });
+        await sub.c.subscribeAsync('sd/#', { qos: 1, properties: { subscriptionIdentifier: 5 } });
+        await sub.c.subscribeAsync('sd/x', { qos: 1 });
+        await sub.c.subscribeAsync('$share/g/sd/x', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+        await bare.c.subscribeAsync(['sd/+', 'sd/#'], { qos: 1 });
+        const got = publishes(sub.c, 3);
+        const bareGot = publishes(bare.c, 2);
+        await pub.c.publishAsync('sd/x', 'x', { qos: 1 });
+        await pub.c.publishAsync('sd/end', 'end', { qos: 1 });
+        const seen = (await got).map((p) => `${p.topic} ${JSON.stringify([p.properties?.subscriptionIdentifier].flat())}`).sort();
+        // One ordinary copy with 5 twice (sd/+ and sd/#; sd/x has none), one shared copy with 9.
+        expect(seen).to.deep.equal(['sd/end [5,5]', 'sd/x [5,5]', 'sd/x [9]']);
+        const bareSeen = await bareGot;
+        expect(bareSeen.map((p) => p.topic).sort()).to.deep.equal(['sd/end', 'sd/x']);
+        for (const p of bareSeen) expect(p.properties?.subscriptionIdentifier).to.equal(undefined);
+      } finally {
+        await forceClose(sub.c, bare.c, pub.c);
+      }
+    });
+
     it('a PUBLISH from a client carrying a Subscription Identifier is a protocol error: DISCONNECT 0x82 [MQTT-3.3.4-6]', async () => {
       const { raw } = await rawV5(broker(), 'sid-in-publish');
       try {

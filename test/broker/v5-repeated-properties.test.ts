@@ -1,8 +1,9 @@
 /**
  * MQTT 5 properties a client includes more than once, end to end. Each property's section says
- * "It is a Protocol Error to include [it] more than once"; the decoder finds the repeat in the
- * property bytes (mqtt-packet lets a repeat after a first value of 0, false or '' replace it) and
- * the session core refuses the arrays mqtt-packet makes of the others, with DISCONNECT 0x82. Before, a
+ * "It is a Protocol Error to include [it] more than once"; the decoder finds every repeat in the
+ * property bytes (mqtt-packet lets a repeat after a first value of 0, false or '' replace it, and
+ * makes an array of the others) and refuses the packet, with DISCONNECT 0x82 (CONNACK 0x82 for a
+ * CONNECT); the session core never sees one. Before, a
  * repeated Subscription Identifier left the SUBSCRIBE unanswered for ever (the register refused
  * the array), and a repeated Message Expiry Interval reached subscribers as 0. Raw bytes,
  * since no client library sends such packets.
@@ -81,6 +82,18 @@ for (const placement of PLACEMENTS) {
       try {
         const properties = [0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 100];
         raw.sendBytes(frame(0x10, [...str('MQTT'), 5, 0x02, 0, 0, properties.length, ...properties, ...str('twice-falsy-connect')]));
+        expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['connack', 0x82]]);
+      } finally {
+        raw.destroy();
+      }
+    });
+
+    it('a CONNECT whose will has the Message Expiry Interval twice is refused with CONNACK 0x82 (5.0 section 3.1.3.2.4)', async () => {
+      const raw = await RawClient.open(broker(), 5);
+      try {
+        const will = [0x02, 0, 0, 0, 5, 0x02, 0, 0, 0, 6];
+        // Will Flag (0x04) and Clean Start; no connect properties; the will's properties, topic and payload.
+        raw.sendBytes(frame(0x10, [...str('MQTT'), 5, 0x06, 0, 0, 0, ...str('twice-will'), will.length, ...will, ...str('w/t'), ...str('x')]));
         expect(codes(await packetsUntilClosed(raw))).to.deep.equal([['connack', 0x82]]);
       } finally {
         raw.destroy();

@@ -1,12 +1,42 @@
 import { expect } from 'chai';
 import mqttPacket from 'mqtt-packet';
 import { PacketFramer, FramingError } from '../../src/protocol/framer.js';
-import { PacketDecoder, DecodeError, repeatedPropertyIn } from '../../src/protocol/decoder.js';
+import { PacketDecoder, DecodeError, scanFrameProperties } from '../../src/protocol/decoder.js';
+import { mayRepeat, PROPERTY_DEFINITIONS, type PropertyKind } from '../../src/protocol/properties.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { reasonName, ReasonCode, isFailure } from '../../src/protocol/reason-codes.js';
 
 const publish = (topic: string, payload: string) =>
   encodePacket({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, dup: false, retain: false }, 4);
+
+/** An MQTT string or binary field: two length bytes, then the bytes. */
+const str = (text: string): number[] => {
+  const bytes = [...Buffer.from(text, 'utf8')];
+  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+};
+/** A whole packet with a one-byte Remaining Length. */
+const frame = (first: number, body: number[]): Buffer => Buffer.from([first, body.length, ...body]);
+/** A property list: its one-byte length, then the properties. */
+const props = (...bytes: number[]): number[] => [bytes.length, ...bytes];
+const repeatedIn = (bytes: Buffer): string | undefined => scanFrameProperties(bytes)?.repeated;
+/** A v5 CONNECT with these (connect) properties and, given will properties, a will. */
+const connect = (properties: number[], will?: number[]): Buffer =>
+  frame(0x10, [...str('MQTT'), 5, will ? 0x06 : 0x02, 0, 0, ...properties, ...str('c'), ...(will ? [...will, ...str('w'), ...str('x')] : [])]);
+/** A User Property (0x26): name, then value. */
+const user = (name: string, value: string): number[] => [0x26, ...str(name), ...str(value)];
+
+/** What mqtt-packet alone decodes `bytes` into (v5). */
+function mqttPacketAlone(bytes: Buffer): { properties?: Record<string, unknown>; will?: { properties?: Record<string, unknown> } } {
+  const alone = mqttPacket.parser({ protocolVersion: 5 });
+  const decoded: { properties?: Record<string, unknown>; will?: { properties?: Record<string, unknown> } }[] = [];
+  alone.on('packet', (packet) => decoded.push(packet as (typeof decoded)[number]));
+  alone.on('error', (err) => {
+    throw err;
+  });
+  alone.parse(bytes);
+  expect(decoded, 'mqtt-packet decodes it').to.have.length(1);
+  return decoded[0]!;
+}
 
 describe('protocol: framing and decoding', () => {
   it('cuts packets that arrive one byte at a time', () => {
@@ -102,18 +132,6 @@ describe('protocol: framing and decoding', () => {
   });
 
   describe('MQTT 5 properties included more than once', () => {
-    /** An MQTT string or binary field: two length bytes, then the bytes. */
-    const str = (text: string): number[] => {
-      const bytes = [...Buffer.from(text, 'utf8')];
-      return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
-    };
-    /** A whole packet with a one-byte Remaining Length. */
-    const frame = (first: number, body: number[]): Buffer => Buffer.from([first, body.length, ...body]);
-    /** A property list: its one-byte length, then the properties. */
-    const props = (...bytes: number[]): number[] => [bytes.length, ...bytes];
-    const connect = (properties: number[], will?: number[]): Buffer =>
-      frame(0x10, [...str('MQTT'), 5, will ? 0x06 : 0x02, 0, 0, ...properties, ...str('c'), ...(will ? [...will, ...str('w'), ...str('x')] : [])]);
-
     // Each packet once with the repeat after a falsy first value (0, false, ''), which
     // mqtt-packet replaces without a trace, and the name the error gives.
     const cases: [string, Buffer, string][] = [
@@ -130,12 +148,8 @@ describe('protocol: framing and decoding', () => {
     for (const [name, bytes, property] of cases) {
       it(`${name}: DecodeError 'protocol' (→ 0x82) naming it, not the second value taken for the only one`, () => {
         // What mqtt-packet alone makes of it: one value, the repeat invisible.
-        const alone = mqttPacket.parser({ protocolVersion: 5 });
-        const decoded: { properties?: object; will?: { properties?: object } }[] = [];
-        alone.on('packet', (packet) => decoded.push(packet as (typeof decoded)[number]));
-        alone.parse(bytes);
-        expect(decoded, 'mqtt-packet decodes it').to.have.length(1);
-        const values = Object.values({ ...decoded[0]!.properties, ...decoded[0]!.will?.properties });
+        const decoded = mqttPacketAlone(bytes);
+        const values = Object.values({ ...decoded.properties, ...decoded.will?.properties });
         expect(values.some(Array.isArray), 'mqtt-packet shows an array').to.equal(false);
         const decoder = new PacketDecoder(1024, 5);
         expect(() => decoder.push(bytes)).to.throw(DecodeError, `${property} included more than once`).with.property('kind', 'protocol');
@@ -158,17 +172,17 @@ describe('protocol: framing and decoding', () => {
     });
 
     it('a SUBSCRIBE may not repeat its Subscription Identifier (MQTT 5.0 section 3.8.2.1.2)', () => {
-      expect(repeatedPropertyIn(frame(0x82, [0, 1, ...props(0x0b, 1, 0x0b, 2), ...str('f'), 1]))).to.equal('Subscription Identifier');
+      expect(repeatedIn(frame(0x82, [0, 1, ...props(0x0b, 1, 0x0b, 2), ...str('f'), 1]))).to.equal('Subscription Identifier');
     });
 
     it('finds nothing in lists with each property once, in packets without properties, or in a list it cannot follow', () => {
-      expect(repeatedPropertyIn(connect(props(0x11, 0, 0, 0, 0, 0x21, 0, 1), props(0x18, 0, 0, 0, 0, 0x02, 0, 0, 0, 0)))).to.equal(undefined);
-      expect(repeatedPropertyIn(frame(0x40, [0, 1]))).to.equal(undefined);
-      expect(repeatedPropertyIn(frame(0xe0, [0]))).to.equal(undefined);
-      expect(repeatedPropertyIn(frame(0xc0, []))).to.equal(undefined);
+      expect(repeatedIn(connect(props(0x11, 0, 0, 0, 0, 0x21, 0, 1), props(0x18, 0, 0, 0, 0, 0x02, 0, 0, 0, 0)))).to.equal(undefined);
+      expect(repeatedIn(frame(0x40, [0, 1]))).to.equal(undefined);
+      expect(repeatedIn(frame(0xe0, [0]))).to.equal(undefined);
+      expect(repeatedIn(frame(0xc0, []))).to.equal(undefined);
       // Identifier 0x7f is no property; a list running past the packet.
-      expect(repeatedPropertyIn(frame(0x30, [...str('t'), ...props(0x7f, 0x7f)]))).to.equal(undefined);
-      expect(repeatedPropertyIn(frame(0x30, [...str('t'), 9, 0x02, 0, 0]))).to.equal(undefined);
+      expect(repeatedIn(frame(0x30, [...str('t'), ...props(0x7f, 0x7f)]))).to.equal(undefined);
+      expect(repeatedIn(frame(0x30, [...str('t'), 9, 0x02, 0, 0]))).to.equal(undefined);
     });
 
     it('leaves MQTT 3.1.1 packets alone (they have no properties)', () => {
@@ -176,6 +190,91 @@ describe('protocol: framing and decoding', () => {
       // SUBSCRIBE 3.1.1 (a plain frame; mqtt-packet path for a 3.1.1 CONNECT with a will is the same).
       const [packet] = decoder.push(frame(0x82, [0, 1, ...str('f'), 1]));
       expect(packet).to.include({ cmd: 'subscribe', messageId: 1 });
+    });
+
+    /** One value of each kind, none falsy: mqtt-packet makes an array of a repeat of these. */
+    const VALUE: Record<PropertyKind, number[]> = {
+      boolean: [1],
+      byte: [1],
+      u16: [0, 1],
+      u32: [0, 0, 0, 1],
+      varint: [1],
+      string: str('a'),
+      binary: str('b'),
+      pairs: [...str('k'), ...str('v')],
+    };
+    for (const publish of [true, false]) {
+      it(`every property twice in a ${publish ? 'PUBLISH' : 'DISCONNECT'} is refused unless the one table (protocol/properties.ts) says it may repeat there`, () => {
+        for (const [key, property] of Object.entries(PROPERTY_DEFINITIONS)) {
+          const twice = [property.id, ...VALUE[property.kind], property.id, ...VALUE[property.kind]];
+          const bytes = publish ? frame(0x30, [...str('t'), ...props(...twice)]) : frame(0xe0, [0, ...props(...twice)]);
+          expect(repeatedIn(bytes), key).to.equal(mayRepeat(property, publish) ? undefined : property.title);
+        }
+        // What may repeat: User Property anywhere, Subscription Identifier in a PUBLISH.
+        const repeatable = Object.values(PROPERTY_DEFINITIONS).filter((p) => mayRepeat(p, publish)).map((p) => p.title);
+        expect(repeatable).to.deep.equal(publish ? ['Subscription Identifier', 'User Property'] : ['User Property']);
+      });
+    }
+  });
+
+  describe('MQTT 5 User Properties: none lost [MQTT-3.3.2-17], in order [MQTT-3.3.2-18]', () => {
+    // mqtt-packet makes an array of a repeated name only `if (result[name])`: after a first
+    // value '', the next value of that name replaces it.
+    const pairs = [...user('k', ''), ...user('k', 'x')];
+    const expected = { k: ['', 'x'] };
+    const cases: [string, Buffer, (packet: Record<string, unknown>) => unknown][] = [
+      ['PUBLISH', frame(0x30, [...str('t'), ...props(...pairs), 0x78]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['PUBLISH QoS 1 with other properties around them', frame(0x32, [...str('t'), 0, 7, ...props(0x02, 0, 0, 0, 9, ...pairs, 0x03, ...str('c')), 0x78]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['CONNECT', connect(props(...pairs)), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['CONNECT will properties', connect(props(), props(...pairs)), (p) => ((p.will as Record<string, unknown>).properties as Record<string, unknown>).userProperties],
+      ['SUBSCRIBE', frame(0x82, [0, 1, ...props(...pairs), ...str('f'), 1]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['UNSUBSCRIBE', frame(0xa2, [0, 1, ...props(...pairs), ...str('f')]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['PUBACK', frame(0x40, [0, 1, 0, ...props(...pairs)]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['DISCONNECT', frame(0xe0, [0, ...props(...pairs)]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['CONNACK (the client decodes it)', frame(0x20, [0, 0, ...props(...pairs)]), (p) => (p.properties as Record<string, unknown>).userProperties],
+      ['SUBACK (the client decodes it)', frame(0x90, [0, 1, ...props(...pairs), 0]), (p) => (p.properties as Record<string, unknown>).userProperties],
+    ];
+    for (const [name, bytes, userProperties] of cases) {
+      it(`${name}: a name given '' then 'x' keeps both values, in order`, () => {
+        expect(userProperties(mqttPacketAlone(bytes) as Record<string, unknown>), 'mqtt-packet alone loses the first').to.deep.equal({ k: 'x' });
+        // As a broker decodes (version from the CONNECT) and as a client does (set to 5 up front).
+        const [packet] = new PacketDecoder(1024, 5).push(bytes);
+        expect({ ...(userProperties(packet as unknown as Record<string, unknown>) as object) }).to.deep.equal(expected);
+      });
+    }
+
+    it('keeps every value of every name in the order received, other names in between, empty names included', () => {
+      const list = [...user('a', ''), ...user('b', '1'), ...user('a', 'x'), ...user('', ''), ...user('a', ''), ...user('', 'y'), ...user('b', '')];
+      const [packet] = new PacketDecoder(1024, 5).push(frame(0x30, [...str('t'), ...props(...list)]));
+      const got = (packet as { properties: { userProperties: Record<string, unknown> } }).properties.userProperties;
+      expect(Object.entries(got)).to.deep.equal([
+        ['a', ['', 'x', '']],
+        ['b', ['1', '']],
+        ['', ['', 'y']],
+      ]);
+    });
+
+    it('reads a name such as __proto__ as a name like any other', () => {
+      const [packet] = new PacketDecoder(1024, 5).push(frame(0x30, [...str('t'), ...props(...user('__proto__', ''), ...user('__proto__', 'x'))]));
+      const got = (packet as { properties: { userProperties: Record<string, unknown> } }).properties.userProperties;
+      expect(Object.getOwnPropertyNames(got)).to.deep.equal(['__proto__']);
+      expect(got['__proto__']).to.deep.equal(['', 'x']);
+    });
+
+    it('finds nothing to read again where mqtt-packet lost nothing: no User Property, or none with an empty value before another', () => {
+      for (const list of [[0x02, 0, 0, 0, 9], [...user('k', '1'), ...user('k', '2')], [...user('k', '1'), ...user('k', '')], user('k', ''), [...user('k', ''), 0x03, ...str('c')]]) {
+        expect(scanFrameProperties(frame(0x30, [...str('t'), ...props(...list)])), JSON.stringify(list)).to.equal(undefined);
+      }
+    });
+
+    it('reads again only the list that needs it: the will\'s, not the CONNECT\'s', () => {
+      const bytes = connect(props(...user('c', '1')), props(...pairs));
+      const scan = scanFrameProperties(bytes);
+      expect(scan).to.have.property('willUserProperties').that.is.a('number');
+      expect(scan).to.not.have.property('userProperties');
+      const [packet] = new PacketDecoder(1024, 5).push(bytes) as unknown as { properties: { userProperties: object }; will: { properties: { userProperties: object } } }[];
+      expect({ ...packet!.properties.userProperties }).to.deep.equal({ c: '1' });
+      expect({ ...packet!.will.properties.userProperties }).to.deep.equal(expected);
     });
   });
 });

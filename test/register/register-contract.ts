@@ -127,6 +127,64 @@ export function registerContract(name: string, factory: RegisterFactory): void {
       expect(m('z')).to.deep.equal([plain(1, 1)]);
     });
 
+    it('overlapping filters with the same id carry it once per matching subscription [MQTT-3.3.4-4]', async () => {
+      // 5.0 section 3.3.4: the single copy carries the identifiers "for all matching subscriptions
+      // which have a Subscription Identifier"; the same value used twice is carried twice.
+      await r.subscribe(1, 'a/+', { qos: 0, subscriptionId: 5 });
+      await r.subscribe(1, 'a/#', { qos: 1, subscriptionId: 5 });
+      await r.subscribe(1, '+/b', { qos: 0, subscriptionId: 5 });
+      await r.subscribe(1, '#', { qos: 0, subscriptionId: 2 });
+      expect(m('a/b')).to.deep.equal([plain(1, 1, [2, 5, 5, 5])]);
+      expect(m('a/c')).to.deep.equal([plain(1, 1, [2, 5, 5])]);
+      expect(m('a')).to.deep.equal([plain(1, 1, [2, 5])]);
+      expect(m('z/b')).to.deep.equal([plain(1, 0, [2, 5])]);
+      expect(await r.unsubscribe(1, 'a/#')).to.equal(true);
+      expect(m('a/b')).to.deep.equal([plain(1, 0, [2, 5, 5])]);
+    });
+
+    it('a matching subscription without an id adds none; a session whose matches have none gets none [MQTT-3.3.4-4]', async () => {
+      await r.subscribe(1, 'a/+', { qos: 2 });
+      await r.subscribe(1, 'a/#', { qos: 0, subscriptionId: 5 });
+      await r.subscribe(2, 'a/+', { qos: 0 });
+      await r.subscribe(2, 'a/#', { qos: 1 });
+      await r.subscribe(2, 'x', { qos: 0, subscriptionId: 9 });
+      await r.subscribe(3, 'a/b', { qos: 0 });
+      expect(m('a/b')).to.deep.equal([plain(1, 2, [5]), plain(2, 1), plain(3, 0)]);
+      expect(m('a/b/c')).to.deep.equal([plain(1, 0, [5]), plain(2, 1)]);
+      // Re-subscribing without an id removes it from the answers.
+      await r.subscribe(1, 'a/#', { qos: 0 });
+      expect(m('a/b')).to.deep.equal([plain(1, 2), plain(2, 1), plain(3, 0)]);
+    });
+
+    it('many sessions on crowded filters with the same ids each get every one of their matching ids [MQTT-3.3.4-4]', async () => {
+      // Vectors of 4 or more entries are read through a matcher's reusable delivery lists.
+      for (let s = 1; s <= 6; s++) {
+        await r.subscribe(s, 'c/+', { qos: 0, subscriptionId: 3 });
+        await r.subscribe(s, 'c/#', { qos: 0, subscriptionId: 3 });
+        if (s % 2 === 0) await r.subscribe(s, 'c/d', { qos: 1, subscriptionId: s % 4 === 0 ? 3 : 8 });
+      }
+      const expected = [1, 2, 3, 4, 5, 6].map((s) => (s % 2 === 0 ? plain(s, 1, s % 4 === 0 ? [3, 3, 3] : [3, 3, 8]) : plain(s, 0, [3, 3])));
+      for (let i = 0; i < 3; i++) expect(m('c/d')).to.deep.equal(expected);
+      expect(m('c/e')).to.deep.equal([1, 2, 3, 4, 5, 6].map((s) => plain(s, 0, [3, 3])));
+    });
+
+    it("a shared group's delivery carries only the chosen member's id, apart from the member's ordinary copy (5.0 section 3.3.4)", async () => {
+      await r.subscribe(1, '$share/g/a/+', { qos: 1, subscriptionId: 5 });
+      await r.subscribe(1, 'a/#', { qos: 0, subscriptionId: 5 });
+      await r.subscribe(1, 'a/+', { qos: 0, subscriptionId: 6 });
+      await r.subscribe(2, '$share/g/a/+', { qos: 1 });
+      const answers = [m('a/b'), m('a/b')];
+      for (const ds of answers) {
+        expect(ds.filter((d) => d.shareGroup === undefined)).to.deep.equal([plain(1, 0, [5, 6])]);
+        expect(ds.filter((d) => d.shareGroup !== undefined)).to.have.length(1);
+      }
+      const shared = answers.map((ds) => ds.find((d) => d.shareGroup === 'g')!).sort((a, b) => a.session - b.session);
+      expect(shared).to.deep.equal([
+        { ...plain(1, 1, [5]), shareGroup: 'g' },
+        { ...plain(2, 1), shareGroup: 'g' },
+      ]);
+    });
+
     it('No Local skips only the publishing session [MQTT-3.8.3-3]', async () => {
       await r.subscribe(1, 'a', { qos: 1, noLocal: true });
       await r.subscribe(2, 'a', { qos: 1, noLocal: true });

@@ -78,18 +78,19 @@ class Model {
   }
 
   ordinary(t: string, publisher: number): Delivery[] {
-    const by = new Map<number, { qos: QoS; rap: boolean; ids: Set<number> }>();
+    const by = new Map<number, { qos: QoS; rap: boolean; ids: number[] }>();
     for (const s of this.subs) {
       if (s.group !== undefined || !topicMatches(s.filter, t)) continue;
       if (s.options.noLocal === true && s.session === publisher) continue;
-      const acc = by.get(s.session) ?? { qos: 0 as QoS, rap: false, ids: new Set<number>() };
+      const acc = by.get(s.session) ?? { qos: 0 as QoS, rap: false, ids: [] as number[] };
       acc.qos = Math.max(acc.qos, s.options.qos) as QoS;
       acc.rap ||= s.options.retainAsPublished === true;
-      if (s.options.subscriptionId !== undefined) acc.ids.add(s.options.subscriptionId);
+      // One id per matching subscription that has one, repeats included [MQTT-3.3.4-4].
+      if (s.options.subscriptionId !== undefined) acc.ids.push(s.options.subscriptionId);
       by.set(s.session, acc);
     }
     return [...by]
-      .map(([session, a]) => ({ session, qos: a.qos, retainAsPublished: a.rap, subscriptionIds: [...a.ids].sort((x, y) => x - y) }))
+      .map(([session, a]) => ({ session, qos: a.qos, retainAsPublished: a.rap, subscriptionIds: a.ids.sort((x, y) => x - y) }))
       .sort((a, b) => a.session - b.session);
   }
 

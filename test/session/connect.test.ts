@@ -146,16 +146,6 @@ describe('session core: CONNECT / CONNACK', () => {
       expect(h.connect(5, { properties: { receiveMaximum: 0 } })!.reasonCode).to.equal(0x82);
     });
 
-    it('refuses a CONNECT or will property included twice as a protocol error (CONNACK 0x82; 5.0 sections 3.1.2.11, 3.1.3.2)', () => {
-      // mqtt-packet decodes a repeated property into an array of its values.
-      const props = new Harness();
-      expect(props.connect(5, { properties: { receiveMaximum: [5, 6] as never } })!.reasonCode).to.equal(0x82);
-      expect(props.ended).to.equal(true);
-      const will = new Harness();
-      const willProperties = { messageExpiryInterval: [5, 6] as never };
-      expect(will.connect(5, { will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: false, properties: willProperties } })!.reasonCode).to.equal(0x82);
-    });
-
     it('refuses a will with RETAIN when retain is not available (0x9A) and a will QoS above maximum (0x9B) [MQTT-3.2.2-12,13]', () => {
       const noRetain = new Harness({ config: { retainAvailable: false } });
       expect(noRetain.connect(5, { will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true } })!.reasonCode).to.equal(0x9a);

@@ -135,16 +135,6 @@ describe('session core: SUBSCRIBE / UNSUBSCRIBE', () => {
       expect(h.actionsOf('subscribe')).to.have.length(0);
     });
 
-    it('a Subscription Identifier included twice is a protocol error: DISCONNECT 0x82, nothing subscribed (5.0 section 3.8.2.1.2)', () => {
-      const h = new Harness();
-      h.connect(5);
-      // mqtt-packet decodes the two identifiers of such a SUBSCRIBE into an array.
-      const twice = { subscriptionIdentifier: [5, 6] as unknown as number };
-      expect(only(h.send(subscribe(1, [{ topic: 'a', qos: 0 }], twice)), 'disconnect')[0]!.reasonCode).to.equal(0x82);
-      expect(h.closed).to.equal(true);
-      expect(h.actionsOf('subscribe')).to.have.length(0);
-    });
-
     it('closes with 0xA1 on a subscription identifier when they are not available', () => {
       const h = new Harness({ config: { subscriptionIdentifiersAvailable: false } });
       h.connect(5);

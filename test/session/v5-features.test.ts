@@ -1,7 +1,19 @@
 import { expect } from 'chai';
 import type { IPublishPacket } from 'mqtt-packet';
+import mqttPacket, { type IPublishPacket as Decoded } from 'mqtt-packet';
 import { encodePacket } from '../../src/protocol/encoder.js';
+import type { RoutedMessage } from '../../src/session/core/index.js';
 import { Harness, only, publish } from './harness.js';
+
+/** `packet` as a client decodes it from the bytes the encoder writes. */
+function decoded(packet: IPublishPacket, version: 4 | 5): Decoded {
+  const parser = mqttPacket.parser({ protocolVersion: version });
+  const out: Decoded[] = [];
+  parser.on('packet', (p) => out.push(p as Decoded));
+  parser.parse(encodePacket(packet, version));
+  expect(out).to.have.length(1);
+  return out[0]!;
+}
 
 describe('session core: MQTT 5.0 features', () => {
   describe('topic aliases', () => {
@@ -57,37 +69,6 @@ describe('session core: MQTT 5.0 features', () => {
     });
   });
 
-  describe('properties included more than once', () => {
-    // mqtt-packet decodes a repeated property into an array of its values.
-    const twice = (value: number | string | boolean | Buffer): never => [value, value] as never;
-
-    for (const [name, value] of [
-      ['messageExpiryInterval', 10],
-      ['topicAlias', 1],
-      ['payloadFormatIndicator', true],
-      ['contentType', 'text/plain'],
-      ['responseTopic', 'reply/here'],
-      ['correlationData', Buffer.from('c')],
-    ] as const) {
-      it(`a PUBLISH with ${name} twice is a protocol error: DISCONNECT 0x82, nothing routed (5.0 section 3.3.2.3)`, () => {
-        const h = new Harness();
-        h.connect(5);
-        const reply = h.send(publish('a', 1, 1, { properties: { [name]: twice(value) } }));
-        expect(only(reply, 'disconnect').map((p) => p.reasonCode)).to.deep.equal([0x82]);
-        expect(only(reply, 'puback')).to.deep.equal([]);
-        expect(h.routed).to.deep.equal([]);
-        expect(h.closed).to.equal(true);
-      });
-    }
-
-    it('a Message Expiry Interval sent twice is never forwarded as 0 [MQTT-3.3.2-6]', () => {
-      const h = new Harness();
-      h.connect(5);
-      h.send(publish('a', 0, undefined, { properties: { messageExpiryInterval: twice(10) } }));
-      expect(h.routed.map((m) => m.expiresAt)).to.deep.equal([]);
-    });
-  });
-
   describe('message expiry', () => {
     it('sets expiresAt from the Message Expiry Interval of an inbound PUBLISH', () => {
       const h = new Harness();
@@ -115,6 +96,114 @@ describe('session core: MQTT 5.0 features', () => {
       expect(h.core.stats().dropped.expired).to.equal(2);
       h.connect(5, { clean: false });
       expect(only(h.out, 'publish').map((p) => [p.topic, p.properties?.messageExpiryInterval])).to.deep.equal([['later', 58]]);
+    });
+  });
+
+  describe('Message Expiry Interval 0: a lifetime of zero (MQTT 5.0 section 3.3.2.3.3)', () => {
+    /** The message a v5 client's PUBLISH with Message Expiry Interval 0 becomes, routed at the publisher's `now`. */
+    function zeroLifetime(qos: 0 | 1 | 2 = 1, extra: Partial<IPublishPacket> = {}): { publisher: Harness; message: RoutedMessage } {
+      const publisher = new Harness();
+      publisher.connect(5);
+      publisher.send(publish('z/t', qos, qos > 0 ? 1 : undefined, { properties: { messageExpiryInterval: 0 }, ...extra }));
+      return { publisher, message: publisher.routed[0]! };
+    }
+
+    it('is routed as a message of zero lifetime, not as one that expired in the millisecond it arrived', () => {
+      const { message } = zeroLifetime();
+      expect(message.zeroLifetime).to.equal(true);
+      expect(message).to.not.have.property('expiresAt');
+    });
+
+    it('goes to a connected subscriber with room in its window whenever the delivery lands, with Message Expiry Interval 0 [MQTT-3.3.2-5,6]', () => {
+      for (const later of [0, 1, 1_500, 60_000]) {
+        const { publisher, message } = zeroLifetime();
+        const sub = new Harness();
+        sub.connect(5);
+        sub.now = publisher.now + later;
+        const sent = sub.deliver(message, { qos: 1 }) as IPublishPacket[];
+        expect(sent.map((p) => [p.topic, p.qos, p.properties?.messageExpiryInterval]), `${later} ms later`).to.deep.equal([['z/t', 1, 0]]);
+        expect(sub.core.stats().dropped.expired).to.equal(0);
+      }
+    });
+
+    it('is not queued behind a full in-flight window: dropped as expired, never sent after the window opens [MQTT-3.3.2-5]', () => {
+      const { message } = zeroLifetime();
+      const sub = new Harness();
+      sub.connect(5, { properties: { receiveMaximum: 1 } });
+      const [first] = sub.deliver({ topic: 'z/first', qos: 1 }, { qos: 1 }) as IPublishPacket[];
+      expect(sub.deliver(message, { qos: 1 })).to.deep.equal([]);
+      expect(sub.core.stats().dropped.expired).to.equal(1);
+      expect(sub.send({ cmd: 'puback', messageId: first!.messageId! })).to.deep.equal([]);
+      // QoS 0 takes no place in the window: it goes at once.
+      expect((sub.deliver(message, { qos: 0 }) as IPublishPacket[]).map((p) => p.properties?.messageExpiryInterval)).to.deep.equal([0]);
+    });
+
+    it('is not queued for an offline session, at any QoS: dropped as expired and not sent on resume [MQTT-3.3.2-5]', () => {
+      const sub = new Harness({ config: { queueQoS0Offline: true } });
+      sub.connect(5, { clean: false, properties: { sessionExpiryInterval: 600 } });
+      sub.drop();
+      for (const qos of [0, 1, 2] as const) sub.deliver(zeroLifetime(qos).message, { qos: 2 });
+      expect(sub.core.stats().dropped.expired).to.equal(3);
+      sub.connect(5, { clean: false });
+      expect(only(sub.out, 'publish')).to.deep.equal([]);
+    });
+
+    it('once sent, is resent on resume like any message whose delivery started, still with Message Expiry Interval 0', () => {
+      const { message } = zeroLifetime();
+      const sub = new Harness();
+      sub.connect(5, { clean: false, properties: { sessionExpiryInterval: 600 } });
+      sub.deliver(message, { qos: 1 });
+      sub.drop();
+      sub.advance(5_000);
+      sub.connect(5, { clean: false });
+      expect(only(sub.out, 'publish').map((p) => [p.topic, p.dup, p.properties?.messageExpiryInterval])).to.deep.equal([['z/t', true, 0]]);
+    });
+
+    it('is not handed to another member of its shared subscription when the session ends unacknowledged (its lifetime is over)', () => {
+      const sub = new Harness();
+      sub.connect(5);
+      sub.deliver(zeroLifetime().message, { qos: 1, shareGroup: 'g' });
+      sub.deliver({ topic: 's/keeps', qos: 1 }, { qos: 1, shareGroup: 'g' });
+      sub.drop();
+      expect(sub.actionsOf('reshare').map((a) => a.message.topic)).to.deep.equal(['s/keeps']);
+      expect(sub.core.stats().dropped['session-ended']).to.equal(1);
+    });
+
+    it('with RETAIN is routed but not stored, and deletes the retained message of its topic [MQTT-3.3.1-5, MQTT-3.3.2-5]', () => {
+      const h = new Harness();
+      h.connect(5);
+      h.send(publish('z/r', 0, undefined, { retain: true, payload: Buffer.from('old') }));
+      expect(String(h.retained.get('z/r')!.payload)).to.equal('old');
+      h.send(publish('z/r', 1, 1, { retain: true, payload: Buffer.from('new'), properties: { messageExpiryInterval: 0 } }));
+      expect(h.actionsOf('retain')[1]).to.deep.equal({ kind: 'retain', topic: 'z/r' });
+      expect(h.retained.has('z/r')).to.equal(false);
+      expect(h.routed.map((m) => [String(m.payload), m.retain, m.zeroLifetime])).to.deep.equal([
+        ['old', true, undefined],
+        ['new', true, true],
+      ]);
+    });
+
+    it('a will with Message Expiry Interval 0 is routed with a zero lifetime and, retained, deletes the retained message [MQTT-3.3.2-5]', () => {
+      const h = new Harness();
+      const will = { topic: 'z/will', payload: Buffer.from('gone'), qos: 1 as const, retain: true, properties: { messageExpiryInterval: 0, willDelayInterval: 10 } };
+      h.connect(5, { will, properties: { sessionExpiryInterval: 100 } });
+      h.retained.set('z/will', { topic: 'z/will', payload: Buffer.from('old'), qos: 1, retain: true });
+      h.drop();
+      h.advance(10_000);
+      expect(h.routed.map((m) => [m.topic, m.zeroLifetime, m.expiresAt])).to.deep.equal([['z/will', true, undefined]]);
+      expect(h.actionsOf('retain')).to.deep.equal([{ kind: 'retain', topic: 'z/will' }]);
+      expect(h.retained.has('z/will')).to.equal(false);
+    });
+
+    it('a positive interval is forwarded as what is left rounded up, and as 0 (not 1) when a started delivery is resent after it ran out [MQTT-3.3.2-6]', () => {
+      const h = new Harness();
+      h.connect(5, { clean: false, properties: { sessionExpiryInterval: 600 } });
+      const [sent] = h.deliver({ topic: 'p/t', qos: 1, expiresAt: h.now + 1 }) as IPublishPacket[];
+      expect(sent!.properties!.messageExpiryInterval).to.equal(1);
+      h.drop();
+      h.advance(2_000);
+      h.connect(5, { clean: false });
+      expect(only(h.out, 'publish').map((p) => [p.dup, p.properties?.messageExpiryInterval])).to.deep.equal([[true, 0]]);
     });
   });
 
@@ -176,6 +265,45 @@ describe('session core: MQTT 5.0 features', () => {
       h.connect(5);
       expect((h.deliver({ topic: 'a' }, { subscriptionIds: [4] })[0] as IPublishPacket).properties!.subscriptionIdentifier).to.equal(4);
       expect((h.deliver({ topic: 'a' }, { subscriptionIds: [1, 9] })[0] as IPublishPacket).properties!.subscriptionIdentifier).to.deep.equal([1, 9]);
+    });
+
+    it('carries an identifier as often as the register matched it: one per matching subscription [MQTT-3.3.4-4]', () => {
+      const h = new Harness();
+      h.connect(5);
+      const [sent] = h.deliver({ topic: 'a/b' }, { subscriptionIds: [5, 5] }) as IPublishPacket[];
+      expect(sent!.properties!.subscriptionIdentifier).to.deep.equal([5, 5]);
+      // On the wire: two Subscription Identifier properties, as a client decodes them.
+      expect(decoded(sent!, 5).properties?.subscriptionIdentifier).to.deep.equal([5, 5]);
+    });
+
+    it('sends no Subscription Identifier for a delivery whose matching subscriptions have none (5.0 section 3.3.4)', () => {
+      // "It is a Protocol Error for a PUBLISH packet to contain any Subscription Identifier other
+      // than those received in SUBSCRIBE packet which caused it to flow" (non-normative, 3.3.4).
+      const h = new Harness();
+      h.connect(5);
+      const [sent] = h.deliver({ topic: 'a', qos: 1 }, { qos: 1 }) as IPublishPacket[];
+      expect(sent!.properties?.subscriptionIdentifier).to.equal(undefined);
+      expect(decoded(sent!, 5).properties?.subscriptionIdentifier).to.equal(undefined);
+    });
+
+    it('a 3.1.1 connection never carries Subscription Identifiers, even on a session subscribed under 5.0', () => {
+      const h = new Harness();
+      h.connect(5, { clean: false, properties: { sessionExpiryInterval: 60 } });
+      h.drop();
+      // Queued while offline with the ids the register gave, then sent on a 3.1.1 connection.
+      h.deliver({ topic: 'a/b', qos: 1 }, { qos: 1, subscriptionIds: [5, 5] });
+      h.connect(4, { clean: false });
+      h.deliver({ topic: 'a/c', qos: 1 }, { qos: 1, subscriptionIds: [7] });
+      const sent = h.out.filter((p): p is IPublishPacket => p.cmd === 'publish');
+      expect(sent.map((p) => p.topic)).to.deep.equal(['a/b', 'a/c']);
+      for (const p of sent) expect(p.properties).to.equal(undefined);
+    });
+
+    it('a 3.1.1 SUBSCRIBE gives the register no Subscription Identifier, whatever its packet object holds', () => {
+      const h = new Harness();
+      h.connect(4);
+      h.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 1 }], properties: { subscriptionIdentifier: 5 } });
+      expect(h.actionsOf('subscribe')[0]!.entries.map((e) => e.options)).to.deep.equal([{ qos: 1 }]);
     });
 
     it('a client PUBLISH carrying a subscription identifier is a protocol error', () => {

@@ -59,6 +59,14 @@ export interface RoutedMessage {
   properties?: MessageProperties;
   /** Absolute time (ms, the runtime's clock) after which it must not be delivered; from the Message Expiry Interval. */
   expiresAt?: number;
+  /**
+   * Set (and `expiresAt` not) for a Message Expiry Interval of 0: a lifetime of zero. The message
+   * goes to the subscribers whose delivery starts as it is routed to them (connected, and for
+   * QoS 1/2 room in the window) and is never kept for later: not queued, not stored as retained
+   * (it deletes the retained message of its topic), not handed to another member of a shared
+   * subscription; it is forwarded with a Message Expiry Interval of 0 [MQTT-3.3.2-5,6].
+   */
+  zeroLifetime?: boolean;
 }
 
 /** How the register matched a message to this session (see `Delivery` in `register/types.ts`). */

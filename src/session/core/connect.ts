@@ -6,7 +6,7 @@ import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { ConnackReturnCode, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { AttachContext, ProtocolVersion, SessionConfig } from './api.js';
-import { isUtf8Payload, payloadBytes, repeatedProperty, responseTopicFault } from './message.js';
+import { isUtf8Payload, payloadBytes, responseTopicFault } from './message.js';
 import { UNKNOWN_CLIENT, withReasonString, type ReasonStringLimits } from './reason-string.js';
 import type { Connection } from './session-data.js';
 
@@ -90,28 +90,6 @@ export function reasonStringLimitsOf(connect: IConnectPacket): ReasonStringLimit
   return { requestProblemInformation: p?.requestProblemInformation !== false, clientMaxPacketSize: p?.maximumPacketSize || undefined };
 }
 
-/** CONNECT properties that may appear only once (MQTT 5.0 section 3.1.2.11). */
-const SINGLE_CONNECT_PROPERTIES = [
-  'sessionExpiryInterval',
-  'receiveMaximum',
-  'maximumPacketSize',
-  'topicAliasMaximum',
-  'requestResponseInformation',
-  'requestProblemInformation',
-  'authenticationMethod',
-  'authenticationData',
-] as const satisfies readonly (keyof NonNullable<IConnectPacket['properties']>)[];
-
-/** Will properties that may appear only once (MQTT 5.0 section 3.1.3.2). */
-const SINGLE_WILL_PROPERTIES = [
-  'willDelayInterval',
-  'payloadFormatIndicator',
-  'messageExpiryInterval',
-  'contentType',
-  'responseTopic',
-  'correlationData',
-] as const satisfies readonly (keyof NonNullable<NonNullable<IConnectPacket['will']>['properties']>)[];
-
 function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachContext): AcceptedConnect | RefusedConnect {
   const level = connect.protocolVersion ?? 4;
   const name = connect.protocolId ?? 'MQTT';
@@ -137,9 +115,8 @@ function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachCon
   }
 
   if (v5) {
-    // "It is a Protocol Error to include the [property] more than once" (5.0 sections 3.1.2.11, 3.1.3.2).
-    const repeated = repeatedProperty(props, SINGLE_CONNECT_PROPERTIES) ?? repeatedProperty(connect.will?.properties, SINGLE_WILL_PROPERTIES);
-    if (repeated !== undefined) return refuse(5, ReasonCode.ProtocolError, `CONNECT with ${repeated} more than once (5.0 sections 3.1.2.11, 3.1.3.2)`);
+    // A property included more than once (5.0 sections 3.1.2.11, 3.1.3.2) never gets here: the
+    // decoder refuses it (`scanFrameProperties` in protocol/decoder.ts), answered with CONNACK 0x82.
     if (props?.receiveMaximum === 0) return refuse(5, ReasonCode.ProtocolError, 'Receive Maximum 0 is a protocol error (MQTT 5.0 section 3.1.2.11.3)');
     if (props?.maximumPacketSize === 0) return refuse(5, ReasonCode.ProtocolError, 'Maximum Packet Size 0: protocol error');
     if (props?.authenticationData !== undefined && props.authenticationMethod === undefined) {

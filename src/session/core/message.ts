@@ -26,38 +26,51 @@ export function messageProperties(p: PublishLikeProperties | undefined): Message
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** `expiresAt` for a Message Expiry Interval in seconds received at `now`. */
-export function expiryFrom(intervalSeconds: number | undefined, now: number): number | undefined {
-  return intervalSeconds === undefined ? undefined : now + intervalSeconds * 1000;
+/**
+ * Sets the expiry of `message` from a Message Expiry Interval of `intervalSeconds` that starts at
+ * `now` (a PUBLISH received, a will published): `expiresAt`, or for 0 `zeroLifetime`. The value
+ * is "the lifetime of the Application Message in seconds" (MQTT 5.0 section 3.3.2.3.3), so 0 is a
+ * lifetime of zero: whether it is delivered must not depend on whether its delivery lands in the
+ * millisecond it arrived, so it is not a time at all but a rule (see `RoutedMessage.zeroLifetime`).
+ */
+export function setExpiry(message: RoutedMessage, intervalSeconds: number | undefined, now: number): void {
+  if (intervalSeconds === undefined) return;
+  if (intervalSeconds === 0) message.zeroLifetime = true;
+  else message.expiresAt = now + intervalSeconds * 1000;
 }
 
 /**
- * The Message Expiry Interval to forward: the received value minus the time waited, in whole
- * seconds rounded up so a message never outlives its publisher's interval by less [MQTT-3.3.2-6].
+ * The Message Expiry Interval to forward: the received value minus the time waited
+ * [MQTT-3.3.2-6], in whole seconds rounded up so the message never loses part of its lifetime
+ * to rounding, and 0 once nothing is left: a message of zero lifetime, or one whose delivery had
+ * started before it expired and is resent after. Never more than is left: 1 there would give
+ * the receiver a second the publisher never granted.
  */
 export function remainingExpiry(message: RoutedMessage, now: number): number | undefined {
+  if (message.zeroLifetime) return 0;
   if (message.expiresAt === undefined) return undefined;
-  return Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+  return Math.max(0, Math.ceil((message.expiresAt - now) / 1000));
 }
 
-/** True when `message` must no longer be delivered [MQTT-3.3.2-5]. */
+/**
+ * True when `message` must no longer be delivered: its Message Expiry Interval passed before
+ * delivery started [MQTT-3.3.2-5]. A message of zero lifetime has no time to pass: it is never
+ * kept (`enqueue`), so it is only ever met as it is routed, when it may go.
+ */
 export function isExpired(message: RoutedMessage, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;
 }
 
 /**
- * The first of `names` that `properties` holds more than once, or undefined. Each property's own
- * section of MQTT 5.0 says "It is a Protocol Error to include [it] more than once" (all but User
- * Property, and Subscription Identifier on a PUBLISH from the Server). mqtt-packet does not
- * refuse a repeat but decodes the values into an array, which the core would misread: a
- * repeated Message Expiry Interval went out as 0, a repeated Subscription Identifier made the
- * register refuse the whole SUBSCRIBE and no SUBACK was ever sent. A repeat after a first value
- * of 0, false or '' leaves no array (mqtt-packet keeps the last value): the broker's decoder
- * finds those in the property bytes (`repeatedPropertyIn` in protocol/decoder.ts).
+ * What a retained PUBLISH or will leaves as the retained message of its topic: itself, or
+ * undefined to delete the one there. A zero-length payload deletes it [MQTT-3.3.1-6,7 (5.0);
+ * MQTT-3.3.1-10,11 (3.1.1)]. So does a message of zero lifetime (Message Expiry Interval 0):
+ * it MUST replace any existing retained message of the topic [MQTT-3.3.1-5], and there is
+ * nothing of it to store for future subscribers, whose delivery could only start after its
+ * lifetime ended [MQTT-3.3.2-5].
  */
-export function repeatedProperty<P extends object>(properties: P | undefined, names: readonly (keyof P & string)[]): string | undefined {
-  if (properties === undefined) return undefined;
-  return names.find((name) => Array.isArray(properties[name]));
+export function retainedCopy(message: RoutedMessage): RoutedMessage | undefined {
+  return message.payload.length > 0 && !message.zeroLifetime ? message : undefined;
 }
 
 /**

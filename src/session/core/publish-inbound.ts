@@ -8,7 +8,7 @@ import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPub
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName, TopicError } from '../../register/topic.js';
 import type { RoutedMessage } from './api.js';
-import { expiryFrom, isUtf8Payload, messageProperties, repeatedProperty, responseTopicFault } from './message.js';
+import { isUtf8Payload, messageProperties, responseTopicFault, retainedCopy, setExpiry } from './message.js';
 import { fault, type Fault, type Out } from './out.js';
 import type { SessionData } from './session-data.js';
 
@@ -33,24 +33,14 @@ function resolveTopic(s: SessionData, packet: IPublishPacket): string | Fault {
   return packet.topic;
 }
 
-/** PUBLISH properties that may appear only once (MQTT 5.0 sections 3.3.2.3.2 to 3.3.2.3.9). */
-const SINGLE_PUBLISH_PROPERTIES = [
-  'payloadFormatIndicator',
-  'messageExpiryInterval',
-  'topicAlias',
-  'responseTopic',
-  'correlationData',
-  'contentType',
-] as const satisfies readonly (keyof NonNullable<IPublishPacket['properties']>)[];
-
-/** An inbound PUBLISH; returns a fault to close the connection with. */
+/**
+ * An inbound PUBLISH; returns a fault to close the connection with. A property included more
+ * than once never gets here: the decoder refuses it (`scanFrameProperties` in protocol/decoder.ts).
+ */
 export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, now: number): Fault | undefined {
   const conn = s.conn!;
   const v5 = conn.version === 5;
   const { qos } = packet;
-  const repeated = v5 ? repeatedProperty(packet.properties, SINGLE_PUBLISH_PROPERTIES) : undefined;
-  // "It is a Protocol Error to include the [property] more than once" (5.0 section 3.3.2.3).
-  if (repeated !== undefined) return fault(ReasonCode.ProtocolError, `PUBLISH with ${repeated} more than once (5.0 section 3.3.2.3)`);
   if (qos !== 0 && qos !== 1 && qos !== 2) return fault(ReasonCode.MalformedPacket, 'PUBLISH QoS 3 [MQTT-3.3.1-4]');
   if (qos === 0 && packet.dup) return fault(ReasonCode.MalformedPacket, 'DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]');
   if (qos > 0 && !(Number.isInteger(packet.messageId) && packet.messageId! > 0 && packet.messageId! <= 65535)) {
@@ -102,12 +92,12 @@ export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, 
   };
   const props = v5 ? messageProperties(packet.properties) : undefined;
   if (props) message.properties = props;
-  const expiresAt = v5 ? expiryFrom(packet.properties?.messageExpiryInterval, now) : undefined;
-  if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  if (v5) setExpiry(message, packet.properties?.messageExpiryInterval, now);
 
   if (message.retain) {
-    // A zero-length retained payload deletes the stored message [MQTT-3.3.1-10,11 (3.1.1); MQTT-3.3.1-6,7 (5.0)].
-    out.act({ kind: 'retain', topic, ...(message.payload.length > 0 ? { message } : {}) });
+    // A zero-length payload, or a zero lifetime, deletes the stored message (retainedCopy).
+    const retained = retainedCopy(message);
+    out.act({ kind: 'retain', topic, ...(retained ? { message: retained } : {}) });
   }
   if (qos === 0) {
     out.act({ kind: 'route', message, origin: 'publish' });

@@ -152,6 +152,8 @@ function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): b
 }
 
 function enqueue(s: SessionData, out: Out, item: QueuedMessage): void {
+  // A zero lifetime (Message Expiry Interval 0) is over before any later delivery [MQTT-3.3.2-5].
+  if (item.message.zeroLifetime) return drop(s, out, item.message, item.qos, 'expired');
   if (s.queue.length < s.config.maxQueued) {
     s.queue.push(item);
     return;
@@ -354,7 +356,8 @@ export function onPubcomp(s: SessionData, out: Out, packetId: number, now: numbe
 export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessage; shareGroup: string }[] {
   const taken: { message: RoutedMessage; shareGroup: string }[] = [];
   for (const [packetId, m] of s.inflight ?? []) {
-    if (m.shareGroup === undefined || m.phase !== 'publish') continue;
+    // A zero lifetime is over before another member's delivery could start [MQTT-3.3.2-5]: left to `discardAll`.
+    if (m.shareGroup === undefined || m.phase !== 'publish' || m.message.zeroLifetime) continue;
     taken.push({ message: m.message, shareGroup: m.shareGroup });
     complete(s, packetId, m);
   }

@@ -6,7 +6,7 @@
  */
 import type { IConnectPacket } from 'mqtt-packet';
 import type { RoutedMessage } from './api.js';
-import { expiryFrom, messageProperties, payloadBytes } from './message.js';
+import { messageProperties, payloadBytes, retainedCopy, setExpiry } from './message.js';
 import type { Out } from './out.js';
 import type { SessionData, Will } from './session-data.js';
 
@@ -32,12 +32,13 @@ export function willFromConnect(connect: IConnectPacket): Will | undefined {
 /** Routes (and, with RETAIN, stores) a will now, as if the client had published it. */
 export function publishWill(s: SessionData, out: Out, will: Will, now: number): void {
   const message: RoutedMessage = { ...will.message };
-  const expiresAt = expiryFrom(will.expirySeconds, now);
-  if (expiresAt !== undefined) message.expiresAt = expiresAt;
+  // Its Message Expiry Interval, 0 included, runs from now [MQTT-3.3.2-5,6].
+  setExpiry(message, will.expirySeconds, now);
   // Without retain support (possible for a 3.1.1 will only: v5 is refused at CONNECT) it goes as a plain message.
   if (!s.config.retainAvailable) message.retain = false;
   if (message.retain) {
-    out.act({ kind: 'retain', topic: message.topic, ...(message.payload.length > 0 ? { message } : {}) });
+    const retained = retainedCopy(message);
+    out.act({ kind: 'retain', topic: message.topic, ...(retained ? { message: retained } : {}) });
   }
   out.act({ kind: 'route', message, origin: 'will' });
 }

@@ -496,7 +496,7 @@ export class MqttClient extends EventEmitter {
 /**
  * Connects to an MQTT 3.1.1 or 5.0 server: `await connect('mqtt://127.0.0.1:1883', options)`.
  * Resolves once the server accepts the connection; rejects with a `ConnectError` saying what
- * failed (`kind`: dns, refused, tls, timeout, network, connack with its `reasonCode`) on the
+ * failed (`kind`: dns, refused, tls, timeout, network, connack with its `reasonCode`, protocol) on the
  * first failed attempt, unless `retryFirstConnect` asks to keep trying. Bad options reject with
  * an `InvalidArgumentError` naming the option.
  *

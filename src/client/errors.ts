@@ -13,7 +13,7 @@ import { reasonName } from '../protocol/reason-codes.js';
  * const retryable: ConnectFailureKind[] = ['refused', 'timeout', 'network'];
  * ```
  */
-export type ConnectFailureKind = 'dns' | 'refused' | 'tls' | 'timeout' | 'network' | 'connack';
+export type ConnectFailureKind = 'dns' | 'refused' | 'tls' | 'timeout' | 'network' | 'connack' | 'protocol';
 
 /**
  * Base class of every error the client reports.
@@ -33,7 +33,9 @@ export class MqttClientError extends Error {
 
 /**
  * A connection attempt failed: `kind` says what failed (DNS lookup, TCP refused, TLS
- * handshake, timeout, other network error, or a CONNACK refusal with its `reasonCode`).
+ * handshake, timeout, other network error, a CONNACK refusal with its `reasonCode`, or
+ * `protocol`: the server broke the protocol before accepting us, e.g. a DISCONNECT before
+ * CONNACK [MQTT-3.14.0-1]; `reasonCode` is then the fault's, 0x82 Protocol Error ...).
  *
  * @example
  * ```ts
@@ -50,7 +52,11 @@ export class ConnectError extends MqttClientError {
   constructor(
     message: string,
     readonly kind: ConnectFailureKind,
-    /** CONNACK return code (3.1.1) or reason code (5.0), for `kind === 'connack'`. */
+    /**
+     * CONNACK return code (3.1.1) or reason code (5.0) for `kind === 'connack'`; for
+     * `kind === 'protocol'`, the reason code of the fault (0x82 Protocol Error ...), which an
+     * MQTT 5 client sends in its DISCONNECT.
+     */
     readonly reasonCode?: number,
     /** The system error code (`ENOTFOUND`, `ECONNREFUSED` ...), when there is one. */
     readonly code?: string,

@@ -45,6 +45,18 @@ export interface ClientOptions {
   maxReconnectPeriod?: number;
   /** Fraction 0..1 of each delay drawn at random. Default 0.5. */
   reconnectJitter?: number;
+  /**
+   * Ms a connection must stay up after its CONNACK before losing it resets the reconnect
+   * backoff to `reconnectPeriod`. A connection lost sooner, however it ends (socket closed,
+   * keepalive failure, server DISCONNECT, protocol violation), counts as one more failed
+   * attempt, so a server that accepts and then drops the client at once, or two clients with
+   * one client id throwing each other off, see reconnects `reconnectPeriod`, 2×, 4× ... apart up
+   * to `maxReconnectPeriod`, not one every `reconnectPeriod`. 0: every CONNACK resets the
+   * backoff. Default: `maxReconnectPeriod` (30000 unless set), the smallest value for which no
+   * server makes the client CONNECT more often than once per `maxReconnectPeriod`. Like AWS IoT
+   * device SDK's `minConnectedTimeToResetReconnectDelayMs`.
+   */
+  minConnectedTimeToResetBackoff?: number;
   /** Ms from starting an attempt (DNS, TCP, TLS) to CONNACK. Default 30000. */
   connectTimeout?: number;
   /** Keep retrying when the first attempt fails instead of rejecting `connect()`. Default `false`. */
@@ -58,7 +70,7 @@ export interface ClientOptions {
    * two such clients keep taking the session from each other, but each waits longer before
    * every reconnect (up to `maxReconnectPeriod`) while that goes on. A 3.1.1 server closes
    * the connection without a DISCONNECT, so a 3.1.1 client cannot tell a takeover from a lost
-   * connection and reconnects.
+   * connection and reconnects, with that same growing delay (`minConnectedTimeToResetBackoff`).
    */
   reconnectOnTakeover?: boolean;
   /** Seconds without receiving before a PINGREQ; 0 disables. Default: `keepalive`. */
@@ -185,6 +197,9 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
     resubscribe: bool('resubscribe', o.resubscribe, base?.resubscribe ?? true),
     endTimeout: intIn('endTimeout', o.endTimeout, 0, MAX_MS, base?.endTimeout ?? 10_000),
   };
+  // Unset, it stays unset and follows maxReconnectPeriod (also one a later reconnect() changes).
+  const minConnected = o.minConnectedTimeToResetBackoff ?? base?.minConnectedTimeToResetBackoff;
+  if (minConnected !== undefined) config.minConnectedTimeToResetBackoff = intIn('minConnectedTimeToResetBackoff', minConnected, 0, MAX_MS, 0);
   // 3.1.1: a client with an empty client id MUST set Clean Session 1 [MQTT-3.1.3-7]. 5.0 has no
   // such rule: the server assigns an id [MQTT-3.1.3-6] and the session can be resumed under it.
   if (protocolVersion === 4 && config.clientId === '' && !config.clean) {

@@ -1,7 +1,8 @@
 /**
  * A server DISCONNECT end to end over real TCP, with both drivers: a session takeover against
- * Weft's broker (MQTT 5, DISCONNECT 0x8E), and a scripted MQTT 3.1.1 server that sends a
- * DISCONNECT, which 3.1.1 does not allow a server to send.
+ * Weft's broker (MQTT 5, DISCONNECT 0x8E), a scripted MQTT 3.1.1 server that sends a
+ * DISCONNECT, which 3.1.1 does not allow a server to send, and scripted MQTT 5.0 servers that
+ * send one before CONNACK [MQTT-3.14.0-1] or with 0x04, a reason code only a Client may send.
  */
 import { expect } from 'chai';
 import net from 'node:net';
@@ -9,8 +10,9 @@ import { Writable } from 'node:stream';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { pino } from 'pino';
 import { startBroker } from '../../src/broker/index.js';
-import { connect, ConnectionLostError, SessionTakenOverError, Subscription, type Message, type MqttClient } from '../../src/client/index.js';
+import { connect, ConnectError, ConnectionLostError, SessionTakenOverError, Subscription, type Message, type MqttClient } from '../../src/client/index.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
+import { recordingLogger, startScriptedServer } from './scripted-server.js';
 
 /** Resolves with the arguments of the next `event` the client emits. */
 function next(client: MqttClient, event: string): Promise<unknown[]> {
@@ -161,6 +163,88 @@ describe('client API: server DISCONNECT end to end', () => {
         await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
         expect(records.some((r) => r.level === 40 && /must not send DISCONNECT in MQTT 3\.1\.1/.test(r.msg))).to.equal(true);
         await client.end();
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
+  const clients: MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end({ force: true })));
+  });
+
+  /**
+   * Answers the CONNECT of connection `index` < `refusing` with DISCONNECT 0x87 instead of a
+   * CONNACK (and leaves the socket open, so the client's answer arrives), later ones with CONNACK.
+   */
+  const refusingServer = (refusing: number): ReturnType<typeof startScriptedServer> =>
+    startScriptedServer(5, (c, p) => {
+      if (p.cmd !== 'connect') return;
+      if (c.index < refusing) c.send({ cmd: 'disconnect', reasonCode: 0x87, properties: { reasonString: 'not you' } });
+      else c.send({ cmd: 'connack', sessionPresent: false, reasonCode: 0 });
+    });
+
+  for (const thread of [true, false]) {
+    const label = thread ? 'worker thread' : 'in-thread';
+
+    it(`${label}: [MQTT-3.14.0-1] a DISCONNECT before CONNACK fails the first connect with ConnectError kind protocol; the client answers DISCONNECT 0x82 and logs a warning`, async () => {
+      const server = await refusingServer(1);
+      try {
+        const { logger, records } = recordingLogger();
+        const error = await connect(server.url, { thread, protocolVersion: 5, logger }).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(ConnectError).and.include({ kind: 'protocol', reasonCode: 0x82 });
+        expect((error as Error).message).to.include('MQTT-3.14.0-1').and.include('0x87').and.include('not you');
+        await server.closed(0);
+        expect(server.received[0]).to.deep.equal(['connect', 'disconnect:0x82']);
+        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
+        expect(records.some((r) => r.level === 40 && /MQTT-3\.14\.0-1/.test(r.msg))).to.equal(true);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`${label}: [MQTT-3.14.0-1] with retryFirstConnect the violation is retried after the backoff, and the next CONNACK connects`, async () => {
+      const server = await refusingServer(2);
+      try {
+        const { logger, records } = recordingLogger();
+        const client = await connect(server.url, { thread, protocolVersion: 5, logger, retryFirstConnect: true, reconnectPeriod: 20, reconnectJitter: 0 });
+        clients.push(client);
+        expect(client.connected).to.equal(true);
+        expect(server.received.slice(0, 3)).to.deep.equal([['connect', 'disconnect:0x82'], ['connect', 'disconnect:0x82'], ['connect']]);
+        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
+        expect(records.filter((r) => r.msg === 'reconnect scheduled').map((r) => r.delay)).to.deep.equal([20, 40]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it(`${label}: 0x04 Disconnect with Will Message (Table 3-10: sent by Client) from the server is a protocol violation: DISCONNECT 0x82, ConnectionLostError kind protocol, no 'disconnect' event, reconnected`, async () => {
+      const server = await startScriptedServer(5, (c, p) => {
+        if (p.cmd === 'connect') c.send({ cmd: 'connack', sessionPresent: false, reasonCode: 0 });
+        else if (p.cmd === 'publish' && c.index === 0) c.send({ cmd: 'disconnect', reasonCode: 0x04 });
+      });
+      try {
+        const { logger, records } = recordingLogger();
+        const client = await connect(server.url, { thread, protocolVersion: 5, logger, reconnectPeriod: 20 });
+        clients.push(client);
+        const disconnects: unknown[] = [];
+        client.on('disconnect', (p: unknown) => disconnects.push(p));
+        client.on('error', () => undefined);
+        const offline = next(client, 'offline');
+        const reconnected = next(client, 'connect');
+        await client.publish('t', 'x', { qos: 0 });
+        const [error] = await offline;
+        expect(error).to.be.instanceOf(ConnectionLostError).and.include({ kind: 'protocol', reasonCode: 0x82 });
+        expect((error as Error).message).to.include('0x04').and.include('Table 3-10');
+        await reconnected;
+        expect(client.connected).to.equal(true);
+        expect(disconnects).to.deep.equal([]);
+        await server.closed(0);
+        expect(server.received[0]).to.deep.equal(['connect', 'publish', 'disconnect:0x82']);
+        expect(records.some((r) => r.level === 40 && /only a Client may send/.test(r.msg))).to.equal(true);
       } finally {
         await server.close();
       }

@@ -100,7 +100,7 @@ describe('client core: reconnect backoff', () => {
     expect(reconnectDelay(1, opts, () => 0.5)).to.equal(1500);
   });
 
-  it('the core waits the backoff between attempts and resets it after a successful connect', () => {
+  it('the core waits the backoff between attempts; a connection that then stays up minConnectedTimeToResetBackoff (default maxReconnectPeriod) resets it, one lost sooner does not', () => {
     const h = new CoreHarness(testConfig({ reconnectPeriod: 1000, maxReconnectPeriod: 8000, reconnectJitter: 0.5 }), () => 0.5);
     h.connect();
     const delays: number[] = [];
@@ -112,8 +112,15 @@ describe('client core: reconnect backoff', () => {
       h.apply(h.core.transportFailed(new ConnectError('refused', 'refused'), h.now));
     }
     expect(delays).to.deep.equal([750, 1500, 3000, 6000, 6000]);
+    // A CONNACK alone no longer resets the backoff: lost at once, the connection is one more failure.
     h.advanceToDeadline();
     h.connect();
+    h.drop();
+    expect(h.deadline! - h.now).to.equal(6000);
+    // A connection that stayed up maxReconnectPeriod does.
+    h.advanceToDeadline();
+    h.connect();
+    h.advance(8000);
     h.drop();
     expect(h.deadline! - h.now).to.equal(750);
   });

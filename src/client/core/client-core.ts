@@ -31,12 +31,12 @@ import {
   ReasonCodeError,
   SessionTakenOverError,
 } from '../errors.js';
-import { reconnectDelay } from './backoff.js';
+import { reconnectDelay, resetsBackoff } from './backoff.js';
 import { connackPropertyError, isRetryableRefusal } from './connack.js';
 import { DERIVED_PERIODS, KeepaliveTimer, periodsFor, type DerivedPeriod, type KeepalivePeriods } from './keepalive.js';
 import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } from './outbox.js';
 import { describePacket } from './packet-trace.js';
-import { livedLongEnough, serverDisconnectAction } from './server-disconnect.js';
+import { serverDisconnectAction } from './server-disconnect.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
 import {
   ClientState,
@@ -89,10 +89,10 @@ export class ClientCore {
   private decoder: PacketDecoder | undefined;
   private writable = true;
   private everConnected = false;
+  /** Failed attempts and short-lived connections since the backoff was last reset (see `backoff.ts`). */
   private reconnectAttempt = 0;
-  /** When the current connection's CONNACK came, and the attempt count it reset (see `server-disconnect.ts`). */
+  /** When the current connection's CONNACK came: its loss resets the backoff only if it lived long enough. */
   private connectedAt = 0;
-  private attemptBeforeConnack = 0;
 
   // Per-connection values from CONNACK.
   private serverReceiveMaximum = 65535;
@@ -451,9 +451,8 @@ export class ClientCore {
     if (props.assignedClientIdentifier) this.config = { ...this.config, clientId: props.assignedClientIdentifier };
     const reconnect = this.everConnected;
     this.everConnected = true;
+    // The CONNACK does not reset the backoff by itself: the connection has to last (see `lose`).
     this.connectedAt = now;
-    this.attemptBeforeConnack = this.reconnectAttempt;
-    this.reconnectAttempt = 0;
     this.stateValue = ClientState.Connected;
     if (!packet.sessionPresent) this.startNewSession();
     this.log.info({ sessionPresent: packet.sessionPresent, reconnect }, 'connected');
@@ -546,6 +545,9 @@ export class ClientCore {
       this.enterEnded(new ClientClosedError(`connection lost and reconnectPeriod is 0: ${error.message}`), true);
       return;
     }
+    // One rule for every lost connection, however it ended (`backoff.ts`): only one that stayed
+    // up long enough after its CONNACK resets the backoff; a shorter one is one more failed attempt.
+    if (prev === ClientState.Connected && resetsBackoff(now - this.connectedAt, this.config)) this.reconnectAttempt = 0;
     const delay = reconnectDelay(this.reconnectAttempt++, this.config, this.random);
     this.stateValue = ClientState.Backoff;
     this.backoffDeadline = now + delay;
@@ -558,7 +560,7 @@ export class ClientCore {
     if (this.config.protocolVersion === 5 && this.decoder) this.send({ cmd: 'disconnect', reasonCode }, now);
     const error =
       this.stateValue === ClientState.AwaitingConnack
-        ? new ConnectError(`protocol violation by server: ${message}`, 'network', reasonCode)
+        ? new ConnectError(`protocol violation by server: ${message}`, 'protocol', reasonCode)
         : new ConnectionLostError(`protocol violation by server: ${message}`, 'protocol', reasonCode);
     this.lose(error, now, true);
   }
@@ -690,25 +692,26 @@ export class ClientCore {
       return this.violation('a server must not send DISCONNECT in MQTT 3.1.1 (Table 2.1: Client to Server only) [MQTT-4.8.0-1]', ReasonCode.ProtocolError, now);
     }
     const reasonCode = packet.reasonCode ?? 0;
-    this.out.events.push({ type: 'disconnect', packet });
     // The Reason String is for diagnostics (MQTT 5.0 section 3.14.2.2.3); a Server Reference
     // (0x9C / 0x9D, section 4.11) is reported, never followed: the next attempt goes to the same URL.
     const reason = packet.properties?.reasonString;
     const reference = packet.properties?.serverReference;
     const detail = `${reasonName(reasonCode)}${reason ? ` (${JSON.stringify(reason)})` : ''}${reference ? `; server reference ${JSON.stringify(reference)} not followed` : ''}`;
-    if (this.stateValue === ClientState.AwaitingConnack) {
-      this.lose(new ConnectError(`server sent DISCONNECT before CONNACK: ${detail}`, 'connack', reasonCode), now, true);
-      return;
+    const beforeConnack = this.stateValue === ClientState.AwaitingConnack;
+    const action = serverDisconnectAction(reasonCode, beforeConnack, this.config);
+    if (action === 'violation') {
+      // Not a DISCONNECT the application hears of (no 'disconnect' event): the server broke the protocol.
+      const message = beforeConnack
+        ? `DISCONNECT ${detail} before CONNACK: a server must not send DISCONNECT until after a CONNACK accepting the connection [MQTT-3.14.0-1]`
+        : `DISCONNECT ${detail}: a reason code only a Client may send (MQTT 5.0 Table 3-10)`;
+      return this.violation(message, ReasonCode.ProtocolError, now);
     }
-    if (serverDisconnectAction(reasonCode, this.config) === 'end') {
+    this.out.events.push({ type: 'disconnect', packet });
+    if (action === 'end') {
       const error = new SessionTakenOverError(`server sent DISCONNECT: ${detail}: another connection with client id ${JSON.stringify(this.config.clientId)} took the session over; not reconnecting, which would take it back (set reconnectOnTakeover to reconnect)`);
       this.log.warn({ clientId: this.config.clientId }, 'session taken over by another connection with our client id: ending, not reconnecting');
       this.lose(error, now, true, false);
       return;
-    }
-    // A connection the server keeps ending soon after CONNACK does not reset the backoff.
-    if (this.stateValue === ClientState.Connected && !livedLongEnough(this.connectedAt, now, this.config.maxReconnectPeriod)) {
-      this.reconnectAttempt = this.attemptBeforeConnack;
     }
     this.lose(new ConnectionLostError(`server sent DISCONNECT: ${detail}`, 'server-disconnect', reasonCode), now, true);
   }

@@ -1,11 +1,21 @@
 /**
- * What a DISCONNECT from the server means for the client: whether to reconnect, and whether
- * the connection it ended counts as one that lived (which resets the backoff).
+ * What a DISCONNECT from an MQTT 5 server means for the client: a protocol violation, the end
+ * of the client, or a reconnect.
  *
  * MQTT 5.0 section 3.14.2.1 leaves the choice to the client ("The information can be used by
  * the Client to decide whether to retry the connection, and how long it should wait before
  * retrying the connection", non-normative comment). The policy here:
  *
+ * - Before CONNACK there is no DISCONNECT to read: "A Server MUST NOT send a DISCONNECT until
+ *   after it has sent a CONNACK with Reason Code of less than 0x80" [MQTT-3.14.0-1]. One is a
+ *   protocol violation by the server, whatever its reason code (0x8E included): the attempt
+ *   fails with a `ConnectError` of kind `protocol` and the client retries with backoff, as
+ *   after any failed attempt. A server that means to refuse us says so in a CONNACK.
+ * - A reason code Table 3-10 lists as sent by the Client only (0x04 Disconnect with Will
+ *   Message: the Client asks the Server to publish its will) is a protocol violation by the
+ *   server too, as the codes the table does not list at all are (0x8A Banned, 0x8C Bad
+ *   authentication method are CONNACK codes; a DISCONNECT carrying one breaks [MQTT-3.14.2-1],
+ *   and the decoder refuses it as a Malformed Packet before it gets here).
  * - 0x8E Session taken over ends the client, unless `reconnectOnTakeover` is set. The server
  *   sends it because another connection with our client id has connected [MQTT-3.1.4-3]; the
  *   server will accept our next CONNECT just as well, and that CONNECT takes the session back
@@ -20,32 +30,24 @@
  *   which ends the client (see `connack.ts`): the CONNACK is where a permanent refusal is
  *   decided, so a DISCONNECT does not have to guess.
  *
- * What keeps a permanent fault from hammering the server is the backoff: a connection the
- * server ends with DISCONNECT sooner than `maxReconnectPeriod` after its CONNACK does not reset
- * the attempt count, so a server that accepts us and then throws us out every time sees CONNECTs
- * 1, 2, 4 ... up to `maxReconnectPeriod` apart, never more often than a server refusing every
- * CONNECT would. A connection that lived longer than that resets it as usual: its reconnects
- * come at most once per `maxReconnectPeriod` anyway.
- *
- * 0x8A Banned and 0x8C Bad authentication method are CONNACK reason codes only: they are not in
- * Table 3-10, and a DISCONNECT carrying one breaks [MQTT-3.14.2-1]; the decoder refuses it as a
- * Malformed Packet, handled like any undecodable data.
+ * What keeps a permanent fault from hammering the server is the backoff, by the one rule that
+ * holds for every lost connection (`backoff.ts`): a connection that did not stay up
+ * `minConnectedTimeToResetBackoff` after its CONNACK does not reset it.
  */
 import { ReasonCode } from '../../protocol/reason-codes.js';
 
-/** What the client does after a server DISCONNECT on an established MQTT 5 connection. */
-export type ServerDisconnectAction = 'reconnect' | 'end';
+/** What the client does after a server DISCONNECT on an MQTT 5 connection. */
+export type ServerDisconnectAction = 'reconnect' | 'end' | 'violation';
 
-/** The action for a server DISCONNECT with `reasonCode`. */
-export function serverDisconnectAction(reasonCode: number, options: { reconnectOnTakeover: boolean }): ServerDisconnectAction {
-  if (reasonCode === ReasonCode.SessionTakenOver && !options.reconnectOnTakeover) return 'end';
-  return 'reconnect';
-}
+/** Table 3-10 reason codes whose "Sent by" column says Client: a server may not send them. */
+const CLIENT_ONLY = new Set<number>([ReasonCode.DisconnectWithWillMessage]);
 
 /**
- * True when a connection accepted at `connectedAt` and ended by a server DISCONNECT at `now`
- * lived long enough to reset the reconnect backoff (see above).
+ * The action for a server DISCONNECT with `reasonCode`; `beforeConnack`: it came before the
+ * CONNACK that accepts us [MQTT-3.14.0-1].
  */
-export function livedLongEnough(connectedAt: number, now: number, maxReconnectPeriod: number): boolean {
-  return now - connectedAt >= maxReconnectPeriod;
+export function serverDisconnectAction(reasonCode: number, beforeConnack: boolean, options: { reconnectOnTakeover: boolean }): ServerDisconnectAction {
+  if (beforeConnack || CLIENT_ONLY.has(reasonCode)) return 'violation';
+  if (reasonCode === ReasonCode.SessionTakenOver && !options.reconnectOnTakeover) return 'end';
+  return 'reconnect';
 }

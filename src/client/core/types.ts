@@ -109,6 +109,12 @@ export interface CoreConfig {
   reconnectPeriod: number;
   maxReconnectPeriod: number;
   reconnectJitter: number;
+  /**
+   * Ms a connection must stay up after its CONNACK for its loss (of any kind) to reset the
+   * reconnect backoff; 0: every CONNACK resets it. Absent: `maxReconnectPeriod`, and it follows
+   * that option when `reconnect()` changes it (see `backoff.ts`).
+   */
+  minConnectedTimeToResetBackoff?: number;
   /** Keep trying when the very first attempt fails (else that failure ends the client). */
   retryFirstConnect: boolean;
   /**

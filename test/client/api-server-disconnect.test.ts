@@ -5,13 +5,8 @@
  * send one before CONNACK [MQTT-3.14.0-1] or with 0x04, a reason code only a Client may send.
  */
 import { expect } from 'chai';
-import net from 'node:net';
-import { Writable } from 'node:stream';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import { pino } from 'pino';
 import { startBroker } from '../../src/broker/index.js';
 import { connect, ConnectError, ConnectionLostError, SessionTakenOverError, Subscription, type Message, type MqttClient } from '../../src/client/index.js';
-import { encodePacket } from '../../src/protocol/encoder.js';
 import { recordingLogger, startScriptedServer } from './scripted-server.js';
 
 /** Resolves with the arguments of the next `event` the client emits. */
@@ -28,45 +23,13 @@ async function firstMessage(iterable: AsyncIterable<Message>): Promise<Message> 
  * A 3.1.1 server that accepts every CONNECT; on its first connection it answers the first
  * PUBLISH with a DISCONNECT. Records the packets each connection received.
  */
-async function startDisconnectingServer(): Promise<{ url: string; received: string[][]; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const received: string[][] = [];
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const index = received.push([]) - 1;
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
-    parser.on('packet', (p: Packet) => {
-      received[index]!.push(p.cmd);
-      if (p.cmd === 'connect') socket.write(encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: 0 }, 4));
-      else if (p.cmd === 'publish' && index === 0) socket.write(Buffer.from([0xe0, 0x00]));
-      else if (p.cmd === 'pingreq') socket.write(encodePacket({ cmd: 'pingresp' }, 4));
-      else if (p.cmd === 'disconnect') socket.end();
-    });
-    socket.on('data', (d: Buffer) => parser.parse(d));
+function startDisconnectingServer() {
+  return startScriptedServer(4, ({ index, socket, send }, p) => {
+    if (p.cmd === 'connect') send({ cmd: 'connack', sessionPresent: false, returnCode: 0 });
+    else if (p.cmd === 'publish' && index === 0) socket.write(Buffer.from([0xe0, 0x00]));
+    else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
+    else if (p.cmd === 'disconnect') socket.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    received,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-function capturingLogger(): { logger: import('pino').Logger; records: Array<{ level: number; msg: string }> } {
-  const records: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _e, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), records };
 }
 
 describe('client API: server DISCONNECT end to end', () => {
@@ -142,7 +105,7 @@ describe('client API: server DISCONNECT end to end', () => {
     it(`${label}: MQTT 3.1.1, a DISCONNECT from the server is a protocol violation [MQTT-4.8.0-1]: closed with a warning, no 'disconnect' event, reconnected`, async () => {
       const server = await startDisconnectingServer();
       try {
-        const { logger, records } = capturingLogger();
+        const { logger, records } = recordingLogger();
         const client = await connect(server.url, { thread, protocolVersion: 4, logger, reconnectPeriod: 20 });
         clients.push(client);
         const disconnects: unknown[] = [];

@@ -71,8 +71,8 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
-/** A pino logger whose records land in `records`; `until` resolves once `predicate` holds for them. */
-export function recordingLogger(): { logger: Logger; records: LogRecord[]; until(predicate: (records: LogRecord[]) => boolean): Promise<void> } {
+/** A pino logger at `level` whose records land in `records`; `until` resolves once `predicate` holds for them. */
+export function recordingLogger(level = 'info'): { logger: Logger; records: LogRecord[]; until(predicate: (records: LogRecord[]) => boolean): Promise<void> } {
   const records: LogRecord[] = [];
   const waiting: Array<{ predicate: (r: LogRecord[]) => boolean; resolve: () => void }> = [];
   const stream = new Writable({
@@ -88,7 +88,7 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[]; until
     },
   });
   return {
-    logger: pino({ level: 'info' }, stream),
+    logger: pino({ level }, stream),
     records,
     until: (predicate) =>
       predicate(records)

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../protocol/decoder.js';
+import { setUserPropertyOrder, userPropertyOrderOf } from '../protocol/user-property-order.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { FdHandoff, HandedSocket } from './fd-handoff.js';
 import type { SessionEntry } from './session-entry.js';
@@ -80,7 +81,9 @@ class MainSocket {
     readonly batch: TurnBatch,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.decoder = new PacketDecoder(limits.maxPacketSize);
+    // The CONNECT's will may be published from here (crash-wills.ts), User Properties in the
+    // order received [MQTT-3.1.3-10].
+    this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
   }
 }
 
@@ -331,7 +334,12 @@ function keepWill(connect: IConnectPacket): IConnectPacket {
   if (connect.will) {
     const will = { ...connect.will, payload: Buffer.from(connect.will.payload) };
     const correlation = connect.will.properties?.correlationData;
-    if (correlation) will.properties = { ...connect.will.properties, correlationData: Buffer.from(correlation) };
+    if (correlation) {
+      will.properties = { ...connect.will.properties, correlationData: Buffer.from(correlation) };
+      // A spread leaves out the User Properties' received order (not enumerable): carried by hand.
+      const order = userPropertyOrderOf(connect.will.properties);
+      if (order !== undefined) setUserPropertyOrder(will.properties, order);
+    }
     kept.will = will;
   }
   return kept;

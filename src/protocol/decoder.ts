@@ -9,6 +9,7 @@ import { bodyStart, decodePlainControl } from './plain-control.js';
 import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
 import { mayRepeat, PROPERTIES_BY_ID, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { ReasonCode } from './reason-codes.js';
+import { setUserPropertyOrder, UserPropertyOrderCheck, type UserPropertyOrder } from './user-property-order.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
 export class DecodeError extends Error {
@@ -52,9 +53,10 @@ class ThreadParser {
 
   /**
    * Decodes one whole `frame` as protocol `version`; returns its packets and the version after
-   * it (a CONNECT sets its own). Throws {@link DecodeError}.
+   * it (a CONNECT sets its own). `keepOrder`: see {@link PacketDecoderOptions.userPropertyOrder}.
+   * Throws {@link DecodeError}.
    */
-  parse(frame: Buffer, version: number): { packets: Packet[]; version: number } {
+  parse(frame: Buffer, version: number, keepOrder: boolean): { packets: Packet[]; version: number } {
     // A CONNECT makes the decoded packet the parser's settings (mqtt-packet does
     // `this.settings = packet`), so settings are set afresh for each frame, never mutated.
     const parser = this.parser as unknown as { settings: { protocolVersion?: number } };
@@ -78,7 +80,7 @@ class ThreadParser {
       if (scan.repeated !== undefined) {
         throw new DecodeError(`${scan.repeated} included more than once: a Protocol Error (MQTT 5.0, the property's own section)`, 'protocol');
       }
-      restoreUserProperties(packets[0] as DecodedWithProperties, frame, scan);
+      restoreUserProperties(packets[0] as DecodedWithProperties, frame, scan, keepOrder);
     }
     return { packets, version: decodedVersion };
   }
@@ -92,14 +94,27 @@ type DecodedWithProperties = Packet & {
   will?: { properties?: { userProperties?: UserProperties } };
 };
 
-/** Replaces the User Properties mqtt-packet decoded with those read from the bytes where `scan` says a value may be lost. */
-function restoreUserProperties(packet: DecodedWithProperties | undefined, frame: Buffer, scan: PropertyScan): void {
+/**
+ * Reads again from the bytes the User Properties of the lists `scan` names: in place of
+ * mqtt-packet's object where it may have lost a value, and with `keepOrder`, as the received
+ * order beside it where the object would reorder them.
+ */
+function restoreUserProperties(packet: DecodedWithProperties | undefined, frame: Buffer, scan: PropertyScan, keepOrder: boolean): void {
   if (scan.userProperties !== undefined && packet?.properties !== undefined) {
-    packet.properties.userProperties = userPropertiesAt(frame, scan.userProperties);
+    restoreList(packet.properties, frame, scan.userProperties, keepOrder);
   }
   if (scan.willUserProperties !== undefined && packet?.will?.properties !== undefined) {
-    packet.will.properties.userProperties = userPropertiesAt(frame, scan.willUserProperties);
+    restoreList(packet.will.properties, frame, scan.willUserProperties, keepOrder);
   }
+}
+
+/** {@link restoreUserProperties} for one list. */
+function restoreList(properties: { userProperties?: UserProperties }, frame: Buffer, list: UserPropertyScan, keepOrder: boolean): void {
+  const order = keepOrder && list.reordered;
+  if (!list.lost && !order) return;
+  const read = readUserProperties(frame, list.at);
+  if (list.lost) properties.userProperties = read.object;
+  if (order) setUserPropertyOrder(properties, read.order);
 }
 
 /** A plain packet decoded by hand (PUBLISH first: the hot path), or undefined for mqtt-packet. */
@@ -120,10 +135,23 @@ const SETTINGS: Record<number, { readonly protocolVersion: number }> = {
 /** {@link PacketDecoder.sizes} after a push that completed no packet. */
 const NO_SIZES: readonly number[] = Object.freeze([]);
 
+/** Options of a {@link PacketDecoder}. */
+export interface PacketDecoderOptions {
+  /**
+   * Where mqtt-packet's object form of a list's User Properties would not keep the order
+   * received (interleaved names, names that are array indices), also give that order, on the
+   * property list under `USER_PROPERTY_ORDER` (see `user-property-order.ts`). The broker sets
+   * it: it forwards User Properties and MUST keep their order [MQTT-3.3.2-18, MQTT-3.1.3-10].
+   * Weft's client hands applications the object form and leaves it off.
+   */
+  userPropertyOrder?: boolean;
+}
+
 /** Incremental decoder for one connection. */
 export class PacketDecoder {
   private readonly framer: PacketFramer;
   private version: number;
+  private readonly keepOrder: boolean;
   /**
    * Whole-packet sizes in bytes of what the last {@link push} returned, index for index. A new
    * array of just that length each time: one array reused across pushes would keep the store it
@@ -136,9 +164,10 @@ export class PacketDecoder {
    * @param maxPacketSize largest whole packet accepted, in bytes.
    * @param protocolVersion 4 (3.1.1) or 5; a CONNECT decoded here switches it by itself.
    */
-  constructor(maxPacketSize: number, protocolVersion: 3 | 4 | 5 = 4) {
+  constructor(maxPacketSize: number, protocolVersion: 3 | 4 | 5 = 4, options: PacketDecoderOptions = {}) {
     this.framer = new PacketFramer(maxPacketSize);
     this.version = protocolVersion;
+    this.keepOrder = options.userPropertyOrder === true;
   }
 
   /** The protocol version packets are decoded as (3, 4 or 5). */
@@ -185,7 +214,7 @@ export class PacketDecoder {
       return;
     }
     threadParser ??= new ThreadParser();
-    const { packets, version } = threadParser.parse(frame, this.version);
+    const { packets, version } = threadParser.parse(frame, this.version, this.keepOrder);
     this.version = version;
     for (const packet of packets) sizes[out.push(packet) - 1] = frame.length;
   }
@@ -196,6 +225,16 @@ const FIXED_SIZE: Partial<Record<PropertyKind, number>> = { boolean: 1, byte: 1,
 
 const USER_PROPERTY = PROPERTY_DEFINITIONS.userProperties!.id;
 
+/** A property list whose User Properties must be read again from the bytes (see {@link scanFrameProperties}). */
+export interface UserPropertyScan {
+  /** Where the list starts (at its length). */
+  at: number;
+  /** mqtt-packet's object may have lost a value: one of them is '' and another follows. */
+  lost: boolean;
+  /** mqtt-packet's object would not keep the order received (see {@link UserPropertyOrderCheck}). */
+  reordered: boolean;
+}
+
 /**
  * What the byte scan of an MQTT 5 frame's property lists found that mqtt-packet's decoding of it
  * hides (see {@link scanFrameProperties}).
@@ -203,10 +242,10 @@ const USER_PROPERTY = PROPERTY_DEFINITIONS.userProperties!.id;
 export interface PropertyScan {
   /** The name of a property included more than once where its section says that is a Protocol Error. */
   repeated?: string;
-  /** Where the packet's own property list starts (at its length) when its User Properties must be read again from the bytes. */
-  userProperties?: number;
+  /** The packet's own property list, when its User Properties must be read again from the bytes. */
+  userProperties?: UserPropertyScan;
   /** The same for the will properties of a CONNECT. */
-  willUserProperties?: number;
+  willUserProperties?: UserPropertyScan;
 }
 
 /**
@@ -220,10 +259,14 @@ export interface PropertyScan {
  *   carries one per matching subscription, MQTT 5.0 section 3.3.2.3.8; a client's carries none,
  *   which the session core checks [MQTT-3.3.4-6]). The packet is then a Protocol Error (0x82).
  *   This is the only check for repeats: a session core never sees them.
- * - `userProperties` / `willUserProperties`: a User Property whose value is '' is followed by
- *   another User Property in the same list, so a later value of the same name may have replaced
- *   it; {@link userPropertiesAt} reads that list's User Properties again. They must reach
- *   subscribers unaltered [MQTT-3.3.2-17].
+ * - `userProperties` / `willUserProperties`, `lost`: a User Property whose value is '' is
+ *   followed by another User Property in the same list, so a later value of the same name may
+ *   have replaced it; {@link readUserProperties} reads that list's User Properties again. They
+ *   must reach subscribers unaltered [MQTT-3.3.2-17].
+ * - `reordered`, the other flaw of the object form: it groups the values of a name and puts
+ *   names that are array indices first, so where the received order is not the one the object
+ *   gives, a broker's decoder reads that order from the bytes too [MQTT-3.3.2-18,
+ *   MQTT-3.1.3-10] (see {@link UserPropertyOrderCheck}).
  * Anything the scan cannot follow (mqtt-packet decoded it, so nothing should be) ends it with
  * undefined: the packet is then as mqtt-packet decoded it.
  */
@@ -248,8 +291,8 @@ export function scanFrameProperties(frame: Buffer): PropertyScan | undefined {
       const will = scanProperties(frame, willAt, false);
       if (will === undefined) return own;
       if (will.repeated !== undefined) return { repeated: will.repeated };
-      if (!will.userPropertyLost) return own;
-      return { ...own, willUserProperties: willAt };
+      const willList = userPropertyScan(will, willAt);
+      return willList === undefined ? own : { ...own, willUserProperties: willList };
     }
     case 2: // CONNACK: flags, reason code
     case 15: // AUTH: reason code
@@ -283,21 +326,32 @@ export function scanFrameProperties(frame: Buffer): PropertyScan | undefined {
 function scanResult(list: ListScan | undefined, at: number): PropertyScan | undefined {
   if (list === undefined) return undefined;
   if (list.repeated !== undefined) return { repeated: list.repeated };
-  return list.userPropertyLost ? { userProperties: at } : undefined;
+  const userProperties = userPropertyScan(list, at);
+  return userProperties === undefined ? undefined : { userProperties };
+}
+
+/** The {@link UserPropertyScan} of one list scanned at `at`, or undefined when its User Properties need nothing. */
+function userPropertyScan(list: ListScan, at: number): UserPropertyScan | undefined {
+  return list.userPropertyLost || list.reordered ? { at, lost: list.userPropertyLost, reordered: list.reordered } : undefined;
 }
 
 interface ListScan {
   repeated: string | undefined;
   /** A User Property with an empty value is followed by another User Property. */
   userPropertyLost: boolean;
+  /** The object form of the User Properties would not keep their order. */
+  reordered: boolean;
   /** Where the list ends. */
   end: number;
 }
 
+/** The order check of every list this thread scans (the scan is synchronous): a list costs no allocation. */
+const orderCheck = new UserPropertyOrderCheck();
+
 /**
  * Scans the property list (length first) at `pos`: the first property found twice that may not
- * be, whether a User Property value may have been lost, and where the list ends; undefined when
- * the list runs past the frame or has an unknown id.
+ * be, whether a User Property value may have been lost or the object form would reorder them,
+ * and where the list ends; undefined when the list runs past the frame or has an unknown id.
  */
 function scanProperties(frame: Buffer, pos: number, publish: boolean): ListScan | undefined {
   const length = readVarint(frame, pos);
@@ -309,28 +363,45 @@ function scanProperties(frame: Buffer, pos: number, publish: boolean): ListScan 
   let seenHigh = 0;
   let emptyUserValue = false;
   let userPropertyLost = false;
+  let userProperties = 0;
+  let firstUserName = 0;
+  let firstUserNameLength = 0;
   for (let at = length.next; at < end; ) {
     const id = frame[at]!;
     const property = PROPERTIES_BY_ID.get(id);
     if (property === undefined) return undefined;
     const bit = 1 << (id & 31);
     const seen = ((id < 32 ? seenLow : seenHigh) & bit) !== 0;
-    if (seen && !mayRepeat(property, publish)) return { repeated: property.title, userPropertyLost: false, end };
+    if (seen && !mayRepeat(property, publish)) return { repeated: property.title, userPropertyLost: false, reordered: false, end };
     if (id < 32) seenLow |= bit;
     else seenHigh |= bit;
     const next = propertyEnd(frame, at, end, property.kind);
     if (next === undefined) return undefined;
     if (id === USER_PROPERTY) {
+      // The name's two length bytes follow the identifier, the value's the name (propertyEnd checked all are there).
+      const nameLength = (frame[at + 1]! << 8) | frame[at + 2]!;
       if (emptyUserValue) userPropertyLost = true;
       else {
-        // The value's two length bytes follow the name (propertyEnd checked both are there).
-        const valueAt = at + 3 + ((frame[at + 1]! << 8) | frame[at + 2]!);
+        const valueAt = at + 3 + nameLength;
         emptyUserValue = frame[valueAt] === 0 && frame[valueAt + 1] === 0;
+      }
+      // A lone User Property keeps its order: the check starts at the second, so a list with
+      // none or one costs nothing more.
+      userProperties++;
+      if (userProperties === 1) {
+        firstUserName = at + 3;
+        firstUserNameLength = nameLength;
+      } else {
+        if (userProperties === 2) {
+          orderCheck.reset();
+          orderCheck.add(frame, firstUserName, firstUserNameLength);
+        }
+        orderCheck.add(frame, at + 3, nameLength);
       }
     }
     at = next;
   }
-  return { repeated: undefined, userPropertyLost, end };
+  return { repeated: undefined, userPropertyLost, reordered: userProperties >= 2 && orderCheck.reordered, end };
 }
 
 /** Where the property at `at` (its identifier byte) of `kind` ends, or undefined past `end`. */
@@ -354,15 +425,17 @@ function propertyEnd(frame: Buffer, at: number, end: number, kind: PropertyKind)
 
 /**
  * The User Properties of the property list at `pos` (length first, already followed by
- * {@link scanFrameProperties}) in mqtt-packet's form, `{ name: value }` or `{ name: [values] }`
- * for a name given more than once, values in the order received [MQTT-3.3.2-18], but with no
- * value lost: a name seen before becomes an array whatever its first value was.
+ * {@link scanFrameProperties}), read from the bytes: `object` in mqtt-packet's form,
+ * `{ name: value }` or `{ name: [values] }` for a name given more than once, values in the order
+ * received, but with no value lost (a name seen before becomes an array whatever its first value
+ * was); `order`, every name and value in the order received [MQTT-3.3.2-18].
  */
-export function userPropertiesAt(frame: Buffer, pos: number): UserProperties {
+export function readUserProperties(frame: Buffer, pos: number): { object: UserProperties; order: UserPropertyOrder } {
   const length = readVarint(frame, pos)!;
   const end = length.next + length.value;
   // Null prototype, as mqtt-packet's: a name such as `__proto__` is a name like any other.
   const pairs = Object.create(null) as Record<string, string | string[]>;
+  const order: string[] = [];
   for (let at = length.next; at < end; ) {
     const id = frame[at]!;
     const next = propertyEnd(frame, at, end, PROPERTIES_BY_ID.get(id)!.kind)!;
@@ -370,6 +443,7 @@ export function userPropertiesAt(frame: Buffer, pos: number): UserProperties {
       const nameLength = (frame[at + 1]! << 8) | frame[at + 2]!;
       const name = frame.toString('utf8', at + 3, at + 3 + nameLength);
       const value = frame.toString('utf8', at + 5 + nameLength, next);
+      order.push(name, value);
       const before = pairs[name];
       if (before === undefined) pairs[name] = value;
       else if (Array.isArray(before)) before.push(value);
@@ -377,7 +451,7 @@ export function userPropertiesAt(frame: Buffer, pos: number): UserProperties {
     }
     at = next;
   }
-  return pairs;
+  return { object: pairs, order };
 }
 
 /** A Variable Byte Integer at `pos` (at most four bytes, MQTT 5.0 section 1.5.5), or undefined past the frame. */

@@ -6,8 +6,12 @@
  * is expected, or a string or Buffer beyond 65,535 bytes (which mqtt-packet refuses) measures as
  * -1, and the packet goes to mqtt-packet. An empty User Property object or Subscription
  * Identifier list is written as none (mqtt-packet would make the whole packet empty).
+ * One difference, on purpose: a property list carrying a `UserPropertyOrder`
+ * (`user-property-order.ts`: a forwarded message whose User Properties the object form would
+ * reorder) has its User Properties written in that order, where the object's key is.
  */
 import { mayRepeat, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
+import { userPropertyOrderOf, type UserPropertyOrder } from './user-property-order.js';
 import { isU16, MAX_VARIABLE_BYTE_INTEGER, remainingLengthBytes, stringBytes, writeBinary, writeRemainingLength, writeString } from './plain-write.js';
 
 interface PropertySpec {
@@ -90,7 +94,11 @@ export function measureProperties(properties: unknown, allowed: PropertyTable): 
     if (value === undefined) continue;
     const spec = allowed.get(name);
     if (spec === undefined) return -1;
-    if (Array.isArray(value)) {
+    if (spec.kind === 'pairs') {
+      const size = measureUserProperties(properties, value);
+      if (size < 0) return -1;
+      total += size;
+    } else if (Array.isArray(value)) {
       // An empty list of a repeatable property is none of it (mqtt-packet writes no packet at all).
       if (!spec.repeatable) return -1;
       for (const one of value) {
@@ -127,8 +135,32 @@ function measureValue(kind: PropertyKind, value: unknown): number {
     case 'binary':
       return Buffer.isBuffer(value) && value.length <= 0xffff ? 3 + value.length : -1;
     case 'pairs':
-      return measurePairs(value);
+      // Never reached: measureProperties measures User Properties with measureUserProperties.
+      return -1;
   }
+}
+
+/**
+ * Bytes of the User Properties `value` of the property list `properties`: from the list's
+ * {@link UserPropertyOrder} when it carries one (the order received, which the object form
+ * would change [MQTT-3.3.2-18]), else from the object. -1 when not plain.
+ */
+function measureUserProperties(properties: object, value: unknown): number {
+  const order = userPropertyOrderOf(properties);
+  return order === undefined ? measurePairs(value) : measureOrder(order);
+}
+
+/** A {@link UserPropertyOrder}: names and values alternately. */
+function measureOrder(order: UserPropertyOrder): number {
+  if (!Array.isArray(order) || order.length % 2 !== 0) return -1;
+  let total = 0;
+  for (const one of order) {
+    const size = typeof one === 'string' ? stringBytes(one) : -1;
+    if (size < 0) return -1;
+    total += 2 + size;
+  }
+  // One identifier byte per pair.
+  return total + order.length / 2;
 }
 
 /** User Properties as mqtt-packet takes them: `{ name: value }` or `{ name: [values] }`, in own-name order. */
@@ -160,14 +192,14 @@ export function writeProperties(bytes: Buffer, pos: number, properties: object |
     const value = (properties as Record<string, unknown>)[name];
     if (value === undefined) continue;
     const spec = allowed.get(name)!;
-    if (Array.isArray(value)) for (const one of value) pos = writeValue(bytes, pos, spec, one);
+    if (spec.kind === 'pairs') pos = writeUserProperties(bytes, pos, spec.id, properties, value as Record<string, string | string[]>);
+    else if (Array.isArray(value)) for (const one of value) pos = writeValue(bytes, pos, spec, one);
     else pos = writeValue(bytes, pos, spec, value);
   }
   return pos;
 }
 
 function writeValue(bytes: Buffer, pos: number, spec: PropertySpec, value: unknown): number {
-  if (spec.kind === 'pairs') return writePairs(bytes, pos, spec.id, value as Record<string, string | string[]>);
   bytes[pos++] = spec.id;
   switch (spec.kind) {
     case 'boolean':
@@ -188,7 +220,22 @@ function writeValue(bytes: Buffer, pos: number, spec: PropertySpec, value: unkno
       return writeString(bytes, pos, value as string, stringBytes(value as string));
     case 'binary':
       return writeBinary(bytes, pos, value as Buffer);
+    case 'pairs':
+      // Never reached: writeProperties writes User Properties with writeUserProperties.
+      throw new TypeError('User Properties are written by writeUserProperties');
   }
+}
+
+/** Writes User Properties as {@link measureUserProperties} measured them. */
+function writeUserProperties(bytes: Buffer, pos: number, id: number, properties: object, pairs: Record<string, string | string[]>): number {
+  const order = userPropertyOrderOf(properties);
+  if (order === undefined) return writePairs(bytes, pos, id, pairs);
+  for (let i = 0; i < order.length; i += 2) {
+    bytes[pos++] = id;
+    pos = writeString(bytes, pos, order[i]!, stringBytes(order[i]!));
+    pos = writeString(bytes, pos, order[i + 1]!, stringBytes(order[i + 1]!));
+  }
+  return pos;
 }
 
 function writePairs(bytes: Buffer, pos: number, id: number, pairs: Record<string, string | string[]>): number {

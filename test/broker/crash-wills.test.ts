@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import type { IConnectPacket } from 'mqtt-packet';
 import { willMessage } from '../../src/broker/crash-wills.js';
+import { setUserPropertyOrder } from '../../src/protocol/user-property-order.js';
 import { retainedCopy } from '../../src/session/core/message.js';
 
 type ConnectWill = NonNullable<IConnectPacket['will']>;
@@ -26,5 +27,14 @@ describe('crash wills: the will as a routed message', () => {
     expect(message).to.not.have.property('expiresAt');
     expect(retainedCopy(message)).to.equal(undefined);
     expect(retainedCopy(willMessage(will(5), 1_000))).to.include({ topic: 'w/t' });
+  });
+
+  it('keeps its User Properties in the order received, where the decoder gave one [MQTT-3.1.3-10]', () => {
+    const properties = { userProperties: { a: ['1', '3'], b: '2' } };
+    setUserPropertyOrder(properties, ['a', '1', 'b', '2', 'a', '3']);
+    expect(willMessage({ ...will(), properties }, 1_000).properties).to.deep.equal({
+      userProperties: { a: ['1', '3'], b: '2' },
+      userPropertyOrder: ['a', '1', 'b', '2', 'a', '3'],
+    });
   });
 });

@@ -5,6 +5,7 @@ import { PacketDecoder, DecodeError, scanFrameProperties } from '../../src/proto
 import { mayRepeat, PROPERTY_DEFINITIONS, type PropertyKind } from '../../src/protocol/properties.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { reasonName, ReasonCode, isFailure } from '../../src/protocol/reason-codes.js';
+import { userPropertyOrderOf } from '../../src/protocol/user-property-order.js';
 
 const publish = (topic: string, payload: string) =>
   encodePacket({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, dup: false, retain: false }, 4);
@@ -270,11 +271,107 @@ describe('protocol: framing and decoding', () => {
     it('reads again only the list that needs it: the will\'s, not the CONNECT\'s', () => {
       const bytes = connect(props(...user('c', '1')), props(...pairs));
       const scan = scanFrameProperties(bytes);
-      expect(scan).to.have.property('willUserProperties').that.is.a('number');
+      expect(scan).to.have.property('willUserProperties').that.deep.includes({ lost: true, reordered: false });
       expect(scan).to.not.have.property('userProperties');
       const [packet] = new PacketDecoder(1024, 5).push(bytes) as unknown as { properties: { userProperties: object }; will: { properties: { userProperties: object } } }[];
       expect({ ...packet!.properties.userProperties }).to.deep.equal({ c: '1' });
       expect({ ...packet!.will.properties.userProperties }).to.deep.equal(expected);
     });
+  });
+});
+
+describe('protocol: MQTT 5 User Properties in the order received [MQTT-3.3.2-18, MQTT-3.1.3-10]', () => {
+  /** A PUBLISH whose property list is `list`. */
+  const publishWith = (list: number[]): Buffer => frame(0x30, [...str('t'), ...props(...list), 0x78]);
+  /** User Properties from [name, value] pairs. */
+  const users = (pairs: [string, string][]): number[] => pairs.flatMap(([name, value]) => user(name, value));
+  /** Decodes `bytes` as the broker does (received order kept) or, with `keep` false, as Weft's client does. */
+  const decode = (bytes: Buffer, keep = true): { properties?: object; will?: { properties?: object } } =>
+    new PacketDecoder(4096, 5, { userPropertyOrder: keep }).push(bytes)[0] as unknown as { properties?: object; will?: { properties?: object } };
+  /** What JavaScript's key order makes of `pairs` in mqtt-packet's object form, flattened. */
+  const objectOrder = (pairs: [string, string][]): string[] => {
+    const object = Object.create(null) as Record<string, string[]>;
+    for (const [name, value] of pairs) (object[name] ??= []).push(value);
+    return Object.entries(object).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
+  };
+
+  const cases: [string, [string, string][], boolean][] = [
+    ['interleaved names (a, b, a)', [['a', '1'], ['b', '2'], ['a', '3']], true],
+    ['a name that is an array index after one that is not', [['x', '1'], ['0', '2']], true],
+    ['array indices in descending order', [['10', '1'], ['9', '2']], true],
+    ['array indices in ascending order, then other names', [['0', '1'], ['1', '2'], ['9', '3'], ['10', '4'], ['x', '5']], false],
+    ['a name repeated at once (its values stay together)', [['a', '1'], ['a', '2'], ['b', '3'], ['b', '4']], false],
+    ["names that look like numbers but are no array index ('01', '-1', '1.5', '4294967295')", [['x', '1'], ['01', '2'], ['-1', '3'], ['1.5', '4'], ['4294967295', '5']], false],
+    ["'4294967294', the greatest array index, after another name", [['x', '1'], ['4294967294', '2']], true],
+    ['one User Property', [['0', '1']], false],
+    ['distinct names', [['content', 'a'], ['trace', 'b'], ['z', 'c']], false],
+  ];
+  for (const [name, pairs, reordered] of cases) {
+    it(`${name}: ${reordered ? 'the received order is kept beside the object' : 'the object keeps the order, nothing more is made'}`, () => {
+      expect(objectOrder(pairs).join('\u0000') !== pairs.flat().join('\u0000'), 'precondition: JavaScript reorders exactly these').to.equal(reordered);
+      const bytes = publishWith(users(pairs));
+      expect(scanFrameProperties(bytes)?.userProperties?.reordered ?? false).to.equal(reordered);
+      const packet = decode(bytes);
+      expect(userPropertyOrderOf(packet.properties)).to.deep.equal(reordered ? pairs.flat() : undefined);
+      // The object form is what mqtt-packet gives, whichever the case.
+      expect({ ...(packet.properties as { userProperties: object }).userProperties }).to.deep.equal({ ...(mqttPacketAlone(bytes).properties!.userProperties as object) });
+    });
+  }
+
+  it('decides from the bytes exactly when the object form would reorder: 500 random lists of names and repeats', () => {
+    // A fixed-seed generator (xorshift32): the same lists on every run.
+    let seed = 0x2545f491;
+    const random = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const names = ['a', 'b', 'c', '0', '1', '2', '10', '01', 'é', ''];
+    for (let run = 0; run < 500; run++) {
+      const pairs: [string, string][] = Array.from({ length: 1 + random(6) }, (_, i) => [names[random(names.length)]!, `v${i}`]);
+      const reordered = objectOrder(pairs).join('\u0000') !== pairs.flat().join('\u0000');
+      const packet = decode(publishWith(users(pairs)));
+      expect(userPropertyOrderOf(packet.properties), JSON.stringify(pairs)).to.deep.equal(reordered ? pairs.flat() : undefined);
+    }
+  });
+
+  it("with a value lost to a first '' as well (k='', m, k='x'): the object gets every value, the order is kept beside it", () => {
+    const pairs: [string, string][] = [['k', ''], ['m', '1'], ['k', 'x']];
+    const packet = decode(publishWith(users(pairs)));
+    expect({ ...(packet.properties as { userProperties: object }).userProperties }).to.deep.equal({ k: ['', 'x'], m: '1' });
+    expect(userPropertyOrderOf(packet.properties)).to.deep.equal(['k', '', 'm', '1', 'k', 'x']);
+  });
+
+  it('more distinct names than the scan compares (64) are taken as reordered: the order read from the bytes is still the received one', () => {
+    const pairs = Array.from({ length: 70 }, (_, i): [string, string] => [`n${i}`, `${i}`]);
+    const body = [...str('t'), ...(() => {
+      const list = users(pairs);
+      return [0x80 | (list.length & 0x7f), list.length >> 7, ...list];
+    })()];
+    const bytes = Buffer.from([0x30, 0x80 | (body.length & 0x7f), body.length >> 7, ...body]);
+    expect(userPropertyOrderOf(decode(bytes).properties)).to.deep.equal(pairs.flat());
+  });
+
+  it("keeps the order of a will's User Properties on the will's property list, not the CONNECT's [MQTT-3.1.3-10]", () => {
+    const bytes = connect(props(...users([['c', '1'], ['d', '2'], ['c', '3']])), props(...users([['1', 'a'], ['0', 'b']])));
+    const packet = decode(bytes);
+    expect(userPropertyOrderOf(packet.will!.properties)).to.deep.equal(['1', 'a', '0', 'b']);
+    // The CONNECT's own list is read the same way (nothing forwards it; it costs nothing more).
+    expect(userPropertyOrderOf(packet.properties)).to.deep.equal(['c', '1', 'd', '2', 'c', '3']);
+  });
+
+  it("Weft's client (no userPropertyOrder option) gets the object form only", () => {
+    const packet = decode(publishWith(users([['a', '1'], ['b', '2'], ['a', '3']])), false);
+    expect(userPropertyOrderOf(packet.properties)).to.equal(undefined);
+    expect({ ...(packet.properties as { userProperties: object }).userProperties }).to.deep.equal({ a: ['1', '3'], b: '2' });
+  });
+
+  it('the order is not enumerable: keys, spreads and deep equality see only the properties mqtt-packet gives', () => {
+    const packet = decode(publishWith(users([['a', '1'], ['b', '2'], ['a', '3']])));
+    const properties = packet.properties as Record<string | symbol, unknown>;
+    expect(Object.keys(properties)).to.deep.equal(['userProperties']);
+    expect(userPropertyOrderOf({ ...properties })).to.equal(undefined);
+    expect(properties).to.deep.equal({ userProperties: { a: ['1', '3'], b: '2' } });
   });
 });

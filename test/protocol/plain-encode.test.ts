@@ -12,6 +12,8 @@ import { encodePacket, encodePlain, encodePlainFirst } from '../../src/protocol/
 import { plainPublishSize, publishIdOffset } from '../../src/protocol/plain-publish-encode.js';
 import { remainingLengthBytes, writeRemainingLength } from '../../src/protocol/plain-write.js';
 import { decodeOne, normal } from '../support/mqtt-packet-form.js';
+import { PacketDecoder } from '../../src/protocol/decoder.js';
+import { setUserPropertyOrder, userPropertyOrderOf } from '../../src/protocol/user-property-order.js';
 
 
 
@@ -447,5 +449,44 @@ describe('protocol: plain encoders', () => {
       ];
       for (const [label, packet, version] of cases) expectFallback(packet, version, label);
     });
+  });
+});
+
+describe('protocol: plain PUBLISH encoder, User Properties in the order received [MQTT-3.3.2-18]', () => {
+  /** The User Properties of a whole v5 PUBLISH frame, flattened, as they are on the wire (after `properties` of other kinds are skipped). */
+  const wireOrder = (bytes: Buffer): string[] => {
+    const packet = new PacketDecoder(1 << 16, 5, { userPropertyOrder: true }).push(bytes)[0] as IPublishPacket;
+    // Decoded as a broker decodes: the wire order when the object would change it, else the object's own.
+    const order = userPropertyOrderOf(packet.properties);
+    if (order !== undefined) return [...order];
+    return Object.entries(packet.properties?.userProperties ?? {}).flatMap(([name, values]) => (Array.isArray(values) ? values : [values]).flatMap((value) => [name, value]));
+  };
+  const publishWith = (properties: NonNullable<IPublishPacket['properties']>): IPublishPacket => ({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 1, messageId: 9, dup: false, retain: false, properties });
+
+  it('writes the User Properties of a list carrying a UserPropertyOrder in that order, where the object would group them and put index names first', () => {
+    const properties: NonNullable<IPublishPacket['properties']> = { contentType: 'c', userProperties: { '0': 'z', a: ['1', '3'], b: '2' }, messageExpiryInterval: 5 };
+    setUserPropertyOrder(properties, ['a', '1', 'b', '2', 'a', '3', '0', 'z']);
+    const bytes = encodePlain(publishWith(properties), 5)!;
+    expect(wireOrder(bytes)).to.deep.equal(['a', '1', 'b', '2', 'a', '3', '0', 'z']);
+    // The other properties are as given, and the size measured is the size written (Maximum Packet Size checks).
+    const decoded = mqttPacket.parser({ protocolVersion: 5 });
+    const got: IPublishPacket[] = [];
+    decoded.on('packet', (packet) => got.push(packet as IPublishPacket));
+    decoded.parse(bytes);
+    expect(got[0]!.properties).to.deep.include({ contentType: 'c', messageExpiryInterval: 5 });
+    expect(plainPublishSize(publishWith(properties), 5)).to.equal(bytes.length);
+    // Without the order, the object's order: what mqtt-packet writes.
+    const plain = { ...properties };
+    expect(encodePlain(publishWith(plain), 5)).to.deep.equal(encodePacket(publishWith(plain), 5));
+    expect(wireOrder(encodePlain(publishWith(plain), 5)!)).to.deep.equal(['0', 'z', 'a', '1', 'a', '3', 'b', '2']);
+  });
+
+  it('leaves a UserPropertyOrder that is not names and values alternately, as strings, to mqtt-packet (the object form)', () => {
+    for (const order of [['a'], ['a', 1], 'ab']) {
+      const properties: NonNullable<IPublishPacket['properties']> = { userProperties: { a: '1' } };
+      setUserPropertyOrder(properties, order as never);
+      expect(encodePlain(publishWith(properties), 5), JSON.stringify(order)).to.equal(undefined);
+      expect(encodePlainFirst(publishWith(properties), 5)).to.deep.equal(encodePacket(publishWith({ userProperties: { a: '1' } }), 5));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { IDisconnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
+import { setUserPropertyOrder, userPropertyOrderOf } from '../../src/protocol/user-property-order.js';
 import { Harness, only, publish, VERSIONS } from './harness.js';
 
 const codesOf = (packets: Packet[]): [string, number | undefined][] => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]);
@@ -211,6 +212,25 @@ describe('session core: PUBLISH both directions', () => {
       expect(Object.keys(routed.properties!.userProperties!)).to.deep.equal(['z', 'a']);
       const [out] = h.deliver(routed) as IPublishPacket[];
       expect(out!.properties).to.deep.include({ userProperties, contentType: 'text/plain', responseTopic: 'r', correlationData: Buffer.from('c') });
+    });
+
+    it('carries the User Properties\' received order, where the decoder gives one, from the PUBLISH to the routed message and on to each PUBLISH it sends [MQTT-3.3.2-18]', () => {
+      const h = new Harness();
+      h.connect(5);
+      // As the broker's decoder gives a=1, b=2, a=3: the object groups them, the order is beside it.
+      const properties: NonNullable<IPublishPacket['properties']> = { userProperties: { a: ['1', '3'], b: '2' } };
+      setUserPropertyOrder(properties, ['a', '1', 'b', '2', 'a', '3']);
+      h.send(publish('a', 1, 5, { properties }));
+      const routed = h.routed[0]!;
+      // Plain data on the routed message: it survives the structured clone between threads.
+      expect(structuredClone(routed.properties)).to.deep.equal({ userProperties: { a: ['1', '3'], b: '2' }, userPropertyOrder: ['a', '1', 'b', '2', 'a', '3'] });
+      const [out] = h.deliver(structuredClone(routed), { subscriptionIds: [4] }) as IPublishPacket[];
+      expect(userPropertyOrderOf(out!.properties)).to.deep.equal(['a', '1', 'b', '2', 'a', '3']);
+      expect(out!.properties).to.deep.include({ userProperties: { a: ['1', '3'], b: '2' }, subscriptionIdentifier: 4 });
+      // A PUBLISH whose object keeps the order carries none.
+      h.send(publish('a', 0, undefined, { properties: { userProperties: { a: '1' } } }));
+      expect(h.routed[1]!.properties).to.not.have.property('userPropertyOrder');
+      expect(userPropertyOrderOf((h.deliver(h.routed[1]!) as IPublishPacket[])[0]!.properties)).to.equal(undefined);
     });
 
     it('does not include properties in a PUBLISH to a 3.1.1 client', () => {

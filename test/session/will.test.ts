@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { IConnectPacket } from 'mqtt-packet';
+import { setUserPropertyOrder } from '../../src/protocol/user-property-order.js';
 import { SessionState } from '../../src/session/core/index.js';
 import { Harness, VERSIONS } from './harness.js';
 
@@ -81,6 +82,16 @@ describe('session core: will message', () => {
       expect(h.routed).to.have.length(0);
       h.advance(10_000);
       expect(h.routed).to.have.length(1);
+    });
+
+    it('publishes and retains the will with its User Properties in the order received, where the decoder gives one [MQTT-3.1.3-10]', () => {
+      const h = new Harness();
+      const properties = { userProperties: { '0': 'b', x: 'a' } };
+      setUserPropertyOrder(properties, ['x', 'a', '0', 'b']);
+      h.connect(5, { will: will({ retain: true, properties }) });
+      h.drop();
+      expect(h.routed[0]!.properties).to.deep.equal({ userProperties: { '0': 'b', x: 'a' }, userPropertyOrder: ['x', 'a', '0', 'b'] });
+      expect(h.retained.get('clients/c/status')!.properties).to.have.property('userPropertyOrder').that.deep.equals(['x', 'a', '0', 'b']);
     });
 
     it('delays the will by the Will Delay Interval', () => {

@@ -11,6 +11,7 @@
  * Only additive changes are made to this file once published.
  */
 import type { IConnectPacket, Packet, UserProperties } from 'mqtt-packet';
+import type { UserPropertyOrder } from '../../protocol/user-property-order.js';
 import type { QoS, SubscribeEntry, SubscriptionOptions } from '../../register/types.js';
 
 export type { Packet, IConnectPacket, UserProperties } from 'mqtt-packet';
@@ -42,6 +43,13 @@ export interface MessageProperties {
   correlationData?: Uint8Array;
   /** User properties, forwarded unchanged and in the order received [MQTT-3.3.2-17,18]. */
   userProperties?: UserProperties;
+  /**
+   * The same User Properties in the order received, names and values alternately, where
+   * `userProperties` (an object) would give them in another order: interleaved names, names
+   * that are array indices. The PUBLISH to subscribers writes them from it [MQTT-3.3.2-18,
+   * MQTT-3.1.3-10]. Set from the decoder's `USER_PROPERTY_ORDER` (`protocol/user-property-order.ts`).
+   */
+  userPropertyOrder?: UserPropertyOrder;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Converting between PUBLISH packets and connection-independent {@link RoutedMessage}s. */
 import type { IPublishPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { userPropertyOrderOf } from '../../protocol/user-property-order.js';
 import { TopicError, validateTopicName } from '../../register/topic.js';
 import type { MessageProperties, RoutedMessage } from './api.js';
 import { fault, type Fault } from './out.js';
@@ -21,8 +22,13 @@ export function messageProperties(p: PublishLikeProperties | undefined): Message
   if (p.contentType !== undefined) out.contentType = p.contentType;
   if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
   if (p.correlationData !== undefined) out.correlationData = p.correlationData;
-  // Forwarded unchanged, in the order received [MQTT-3.3.2-17,18].
-  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  // Forwarded unchanged, in the order received [MQTT-3.3.2-17,18; MQTT-3.1.3-10 for a will]:
+  // the decoder gives that order where the object would lose it.
+  if (p.userProperties !== undefined) {
+    out.userProperties = p.userProperties;
+    const order = userPropertyOrderOf(p);
+    if (order !== undefined) out.userPropertyOrder = order;
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -11,6 +11,7 @@ import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { encodePacket } from '../../protocol/encoder.js';
 import { plainPublishSize } from '../../protocol/plain-publish-encode.js';
+import { setUserPropertyOrder } from '../../protocol/user-property-order.js';
 import type { DeliveryInfo, DropCause, QoS, RoutedMessage } from './api.js';
 import { SessionState } from './api.js';
 import { asBuffer, isExpired, remainingExpiry } from './message.js';
@@ -83,7 +84,11 @@ function buildPublish(s: SessionData, item: QueuedMessage, packetId: number | un
     if (mp?.contentType !== undefined) props.contentType = mp.contentType;
     if (mp?.responseTopic !== undefined) props.responseTopic = mp.responseTopic;
     if (mp?.correlationData !== undefined) props.correlationData = asBuffer(mp.correlationData);
-    if (mp?.userProperties !== undefined) props.userProperties = mp.userProperties;
+    if (mp?.userProperties !== undefined) {
+      props.userProperties = mp.userProperties;
+      // The order received, where the object would change it [MQTT-3.3.2-18] (plain-properties.ts writes it).
+      if (mp.userPropertyOrder !== undefined) setUserPropertyOrder(props, mp.userPropertyOrder);
+    }
     // Every matching subscription's identifier goes with the message [MQTT-3.3.4-3,4].
     if (item.subscriptionIds.length === 1) props.subscriptionIdentifier = item.subscriptionIds[0]!;
     else if (item.subscriptionIds.length > 1) props.subscriptionIdentifier = [...item.subscriptionIds];

@@ -111,7 +111,8 @@ export class ConnectionLink implements Flushable {
     /** Relay: consumed bytes are acknowledged once this many accumulate (main pauses at 4×). */
     private readonly ackEvery: number,
   ) {
-    this.decoder = new PacketDecoder(maxPacketSize);
+    // A broker forwards User Properties in the order received [MQTT-3.3.2-18, MQTT-3.1.3-10].
+    this.decoder = new PacketDecoder(maxPacketSize, 4, { userPropertyOrder: true });
     if (transport.kind === 'relay') {
       this.send = transport.send;
       return;

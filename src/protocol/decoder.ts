@@ -1,7 +1,9 @@
 /**
  * Bytes in, decoded packets out: {@link PacketFramer} bounds memory, then each whole packet is
  * decoded by hand when it is plain (`plain-publish.ts`: PUBLISH and its acknowledgements;
- * `plain-control.ts`: CONNECT, SUBSCRIBE, PINGREQ, DISCONNECT), else by mqtt-packet. Errors are typed so a session can answer with the right reason code.
+ * `plain-control.ts`: CONNECT, SUBSCRIBE, PINGREQ, DISCONNECT), else by mqtt-packet. Every
+ * UTF-8 Encoded String is checked from its bytes (`utf8-strings.ts`): ill-formed UTF-8 or
+ * U+0000 is a `malformed` error. Errors are typed so a session can answer with the right reason code.
  */
 import mqttPacket, { type Packet, type UserProperties } from 'mqtt-packet';
 import { FramingError, PacketFramer } from './framer.js';
@@ -10,6 +12,7 @@ import { decodePlainAck, decodePlainPublish } from './plain-publish.js';
 import { mayRepeat, PROPERTIES_BY_ID, PROPERTY_DEFINITIONS, type PropertyKind } from './properties.js';
 import { ReasonCode } from './reason-codes.js';
 import { setUserPropertyOrder, UserPropertyOrderCheck, type UserPropertyOrder } from './user-property-order.js';
+import { frameStringFault } from './utf8-strings.js';
 
 /** A packet could not be decoded; `kind` says which MQTT 5 reason code fits. */
 export class DecodeError extends Error {
@@ -72,6 +75,11 @@ class ThreadParser {
       throw new DecodeError(err.message, protocol ? 'protocol' : 'malformed');
     }
     const decodedVersion = parser.settings.protocolVersion ?? version;
+    // mqtt-packet decodes strings with Buffer#toString, which turns ill-formed UTF-8 into
+    // U+FFFD: only the bytes show it. A plain frame was checked as it was decoded (a bad string
+    // makes it not plain and sends it here), so this is the one place the error is raised.
+    const stringFault = frameStringFault(frame, decodedVersion);
+    if (stringFault !== undefined) throw new DecodeError(stringFault, 'malformed');
     // Only v5 has properties; a plain frame never comes here, so this runs only for packets
     // with properties (or another reason mqtt-packet decodes them). A decoder that one day
     // decodes properties itself must scan them the same way.

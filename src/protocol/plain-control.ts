@@ -8,10 +8,13 @@
  *
  * Plain means: MQTT 3.1.1, or 5.0 with an empty property list, and nothing that mqtt-packet
  * would refuse or read differently. Decoding returns undefined for anything else (a malformed
- * frame included), and the caller hands the frame to mqtt-packet, so its checks and its error
- * messages stay the only ones; what is decoded here is field for field what mqtt-packet gives.
+ * frame included, and a string that is ill-formed UTF-8 or holds U+0000), and the caller hands
+ * the frame to mqtt-packet, so its checks and its error messages stay the only ones (and the
+ * decoder's check of the strings, `utf8-strings.ts`); what is decoded here is field for field
+ * what mqtt-packet gives.
  */
 import type { IConnectPacket, ISubscribePacket, ISubscription, Packet } from 'mqtt-packet';
+import { utf8StringFault } from './utf8-strings.js';
 
 const CONNECT = 0x10;
 /** SUBSCRIBE with its required header flags 0b0010 [MQTT-3.8.1-1]. */
@@ -52,10 +55,14 @@ class Reader {
     return value;
   }
 
-  /** A length-prefixed string, decoded as mqtt-packet decodes it (Buffer#toString). */
+  /**
+   * A length-prefixed string, decoded as mqtt-packet decodes it (Buffer#toString); undefined
+   * too when it is ill-formed UTF-8 or holds U+0000 [MQTT-1.5.3-1,2, MQTT-1.5.4-1,2]: the frame
+   * then goes to mqtt-packet, and the decoder's check of its strings refuses it with its message.
+   */
   string(): string | undefined {
     const end = this.lengthPrefixedEnd();
-    if (end === undefined) return undefined;
+    if (end === undefined || utf8StringFault(this.frame, this.pos, end) !== undefined) return undefined;
     const value = this.frame.toString('utf8', this.pos, end);
     this.pos = end;
     return value;

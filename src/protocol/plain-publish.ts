@@ -9,6 +9,7 @@
  */
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { bodyStart } from './plain-control.js';
+import { utf8StringFault } from './utf8-strings.js';
 
 /** Packet types 4..7, index = type - 4. */
 const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
@@ -16,7 +17,9 @@ const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const;
 /**
  * A whole PUBLISH frame decoded the way mqtt-packet decodes it (same fields; the payload a
  * view of the frame), or undefined when it is anything but plain: QoS 3, a topic or packet id
- * running past the packet, v5 properties, a protocol other than 3.1.1 and 5.
+ * running past the packet, a topic that is ill-formed UTF-8 or holds U+0000 (the decoder's
+ * check of mqtt-packet's result refuses it: [MQTT-1.5.3-1,2], [MQTT-1.5.4-1,2]), v5 properties,
+ * a protocol other than 3.1.1 and 5.
  */
 export function decodePlainPublish(frame: Buffer, version: number): IPublishPacket | undefined {
   if (version !== 4 && version !== 5) return undefined;
@@ -30,6 +33,8 @@ export function decodePlainPublish(frame: Buffer, version: number): IPublishPack
   const topicLength = (frame[pos]! << 8) | frame[pos + 1]!;
   pos += 2;
   if (pos + topicLength > end) return undefined;
+  // A pass over the topic's bytes, no allocation unless one is ≥ 0x80 (then `isUtf8`).
+  if (utf8StringFault(frame, pos, pos + topicLength) !== undefined) return undefined;
   const topic = frame.toString('utf8', pos, pos + topicLength);
   pos += topicLength;
   let messageId: number | undefined;

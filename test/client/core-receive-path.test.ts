@@ -3,8 +3,9 @@
  * subscribe/unsubscribe paths.
  */
 import { expect } from 'chai';
-import type { ClientEvent } from '../../src/client/core/types.js';
-import { CoreHarness } from './core-harness.js';
+import { ClientState, type ClientEvent } from '../../src/client/core/types.js';
+import { ConnectionLostError } from '../../src/client/errors.js';
+import { CoreHarness, testConfig } from './core-harness.js';
 
 function messages(events: ClientEvent[]): string[] {
   return events.flatMap((e) => (e.type === 'message' ? [`${e.message.topic}=${e.message.payload.toString()}`] : []));
@@ -162,4 +163,32 @@ describe('client core: subscribe and unsubscribe paths', () => {
     expect(e[0]?.type).to.equal('operation-failed');
     expect(h.wire()).to.deep.equal([]);
   });
+});
+
+describe('client core: a server string that is not well-formed UTF-8', () => {
+  /** A QoS 0 PUBLISH whose Topic Name is 'a' and U+D800 encoded (ED A0 80): ill-formed [MQTT-1.5.3-1, MQTT-1.5.4-1]. */
+  const publishBytes = (version: 4 | 5): Buffer => Buffer.from([0x30, version === 5 ? 8 : 7, 0x00, 0x04, 0x61, 0xed, 0xa0, 0x80, ...(version === 5 ? [0x00] : []), 0x78]);
+
+  for (const version of [4, 5] as const) {
+    const rule = version === 5 ? 'MQTT-1.5.4-1' : 'MQTT-1.5.3-1';
+    it(`MQTT ${version === 5 ? '5.0' : '3.1.1'}: a PUBLISH Topic Name with an encoded surrogate closes the connection as a malformed packet, nothing delivered [${rule}]`, () => {
+      const h = new CoreHarness(testConfig({ protocolVersion: version }));
+      h.connect();
+      h.takeWritten();
+      h.takeEvents();
+      h.takeActions();
+      h.feedBytes(publishBytes(version));
+      const events = h.takeEvents();
+      expect(messages(events)).to.deep.equal([]);
+      const err = events.find((e) => e.type === 'error') as { error?: Error & { kind?: string; reasonCode?: number } } | undefined;
+      expect(err?.error).to.be.instanceOf(ConnectionLostError);
+      expect(err!.error).to.include({ kind: 'protocol', reasonCode: 0x81 });
+      expect(err!.error!.message).to.include(rule);
+      // 5.0: DISCONNECT 0x81 Malformed Packet; 3.1.1 has no DISCONNECT from a client for this.
+      const written = h.takeWritten().map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode]);
+      expect(written).to.deep.equal(version === 5 ? [['disconnect', 0x81]] : []);
+      expect(h.takeActions()).to.deep.equal([{ type: 'close', graceful: false }]);
+      expect(h.core.state).to.equal(ClientState.Backoff);
+    });
+  }
 });

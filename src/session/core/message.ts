@@ -84,8 +84,9 @@ export function retainedCopy(message: RoutedMessage): RoutedMessage | undefined 
  * A Response Topic "is used as the Topic Name for a response message" (5.0 section 3.3.2.3.5), so
  * it must be a valid Topic Name, and the Server sends it on unaltered [MQTT-3.3.2-15]:
  * - U+0000 or ill-formed UTF-16 (a lone surrogate): 0x81, since the spec says such a packet
- *   "is a Malformed Packet" [MQTT-1.5.4-1, MQTT-1.5.4-2] (the decoder already turns ill-formed
- *   UTF-8 into U+FFFD, so only a packet built by hand gets the second);
+ *   "is a Malformed Packet" [MQTT-1.5.4-1, MQTT-1.5.4-2]. The decoder refuses both in every
+ *   received string from its bytes (`protocol/utf8-strings.ts`), so only a packet built by
+ *   hand gets here with either;
  * - a wildcard [MQTT-3.3.2-14], or empty (no Topic Name is [MQTT-4.7.3-1]): 0x82 Protocol Error.
  *   The packet parsed and holds data the protocol does not allow, which is a Protocol Error
  *   (5.0 section 1.2), and section 4.13.1 says to use 0x82 unless section 3.14.2.1 has a more

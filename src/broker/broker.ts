@@ -294,7 +294,9 @@ class MainBroker implements Broker, ConnectionEvents {
       fromSession: (link, message) => this.onSessionMessage(link, message),
       died: (link, err) => this.onThreadDied(link, err),
     });
-    this.server = createServer((socket) => this.accept(socket));
+    // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
+    // sees it (a socket option belongs to the socket, so a handed-off duplicate keeps it).
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
   get host(): string {

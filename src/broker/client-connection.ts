@@ -73,14 +73,18 @@ class MainSocket {
   linger: NodeJS.Timeout | undefined;
   /** Made on first use: a handed-off connection never relays, and needs no callback. */
   onFlushed: (() => void) | undefined;
-  readonly remote: string;
+  /**
+   * The peer's `address:port`, read on first use (a log line, a relay's attach): reading it is a
+   * `getpeername(2)` and a string, which a handed-off connection that main logs nothing about
+   * never needs on main (its thread reads it from its own socket, see `ConnectionLink.remote`).
+   */
+  remote: string | undefined;
 
   constructor(
     readonly socket: Socket,
     readonly limits: RelayLimits,
     readonly batch: TurnBatch,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     // The CONNECT's will may be published from here (crash-wills.ts), User Properties in the
     // order received [MQTT-3.1.3-10].
     this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
@@ -113,7 +117,7 @@ export class ClientConnection implements Flushable {
   ) {
     const io = new MainSocket(socket, limits, batch);
     this.io = io;
-    socket.setNoDelay(true);
+    // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.reportDrained(true));
     socket.on('error', () => {
@@ -127,9 +131,11 @@ export class ClientConnection implements Flushable {
     }, limits.connectTimeout);
   }
 
-  /** The peer's address, for logs and the session's thread ('' once main dropped its socket). */
+  /** The peer's address, for logs and a relayed session's thread ('' once main dropped its socket). */
   get remote(): string {
-    return this.io?.remote ?? '';
+    const io = this.io;
+    if (io === undefined) return '';
+    return (io.remote ??= `${io.socket.remoteAddress}:${io.socket.remotePort}`);
   }
 
   /** Main's handle of the socket, while it has one. */

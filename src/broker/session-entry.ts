@@ -60,9 +60,13 @@ export class SessionEntry {
     const bytes = connection.takeFirstBytes();
     const handed = handoff === undefined ? undefined : connection.handOffTo(this, handoff);
     if (handed === undefined) connection.relayTo(this);
-    const attach: Omit<AttachMessage, 'session'> = { t: 'attach', connection: connection.id, bytes, remote: connection.remote };
+    // A handed-off socket's thread reads the peer's address from its own socket, and only when
+    // it logs it; a relayed one's thread has no socket, so main's address goes with the attach.
+    const attach: Omit<AttachMessage, 'session'> =
+      handed !== undefined
+        ? { t: 'attach', connection: connection.id, bytes, fd: handed.fd }
+        : { t: 'attach', connection: connection.id, bytes, remote: connection.remote };
     if (assignedClientId !== undefined) attach.assignedClientId = assignedClientId;
-    if (handed !== undefined) attach.fd = handed.fd;
     this.post(attach, bytes.map((b) => b.buffer as ArrayBuffer));
   }
 

@@ -58,7 +58,8 @@ export interface AttachMessage {
   connection: number;
   bytes: Uint8Array[];
   assignedClientId?: string;
-  remote: string;
+  /** The peer's `address:port`, for a relayed connection (a handed-off one's thread reads its own socket's). */
+  remote?: string;
   /** The socket itself, as a duplicate fd the session's thread now owns (see `fd-handoff.ts`). */
   fd?: number;
 }

@@ -51,7 +51,18 @@ export type LinkTransport =
    * called as each write leaves for the kernel (the write buffer shrank); one function for the
    * whole thread, not a closure per connection, which every idle connection would carry.
    */
-  | { kind: 'socket'; fd: number; events: SocketEvents; heldBytesLimit: number; written: () => void }
+  | {
+      kind: 'socket';
+      fd: number;
+      events: SocketEvents;
+      heldBytesLimit: number;
+      written: () => void;
+      /**
+       * Read the peer's address now, not on first use: true when the thread logs at info or
+       * below, where lines name it after the socket has closed, and a closed socket has none.
+       */
+      remoteNow: boolean;
+    }
   /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
   | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
 
@@ -71,6 +82,11 @@ function onSocketError(): void {
 
 function onSocketClose(this: LinkedSocket, hadError: boolean): void {
   this[kLink].socketClosed(hadError);
+}
+
+/** `address:port` of `socket`'s peer, as main's log lines write it. */
+function peerOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 export class ConnectionLink implements Flushable {
@@ -101,10 +117,13 @@ export class ConnectionLink implements Flushable {
   /** Owned socket: the thread's callback for a write that reached the kernel. */
   private readonly onWritten: (() => void) | undefined;
   private readingPaused = false;
+  /** The peer's `address:port` (see {@link remote}). */
+  private remoteText: string | undefined;
 
   constructor(
     readonly id: number,
-    readonly remote: string,
+    /** The peer's address as main read it (a relay); undefined for an owned socket, which reads its own. */
+    remote: string | undefined,
     transport: LinkTransport,
     private readonly batch: TurnBatch,
     maxPacketSize: number,
@@ -113,6 +132,7 @@ export class ConnectionLink implements Flushable {
   ) {
     // A broker forwards User Properties in the order received [MQTT-3.3.2-18, MQTT-3.1.3-10].
     this.decoder = new PacketDecoder(maxPacketSize, 4, { userPropertyOrder: true });
+    this.remoteText = remote;
     if (transport.kind === 'relay') {
       this.send = transport.send;
       return;
@@ -128,6 +148,16 @@ export class ConnectionLink implements Flushable {
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
+    if (transport.remoteNow) this.remoteText = peerOf(socket);
+  }
+
+  /**
+   * The peer's `address:port`, for log lines. An owned socket's is read on first use (a
+   * `getpeername(2)` and a string, which a connection that no line names never needs), or at
+   * once with `remoteNow`, for the levels whose lines name it after the socket closed.
+   */
+  get remote(): string {
+    return (this.remoteText ??= this.socket !== undefined ? peerOf(this.socket) : '');
   }
 
   /** Bytes read from the owned socket. */

@@ -115,6 +115,14 @@ export class SessionHost implements SocketEvents {
   }
 
   /**
+   * Whether `level` is logged: checked before building a line's fields where building them
+   * costs something (a link's `remote` is read from its socket on first use).
+   */
+  private logs(level: LogLevel): boolean {
+    return this.thread.log.isLevelEnabled(level);
+  }
+
+  /**
    * A routed message for this session (direct call or from the thread mailbox). While the
    * socket is behind, QoS 0 messages wait here (bounded, then dropped and counted); QoS 1/2 go
    * on to the core, whose in-flight window and queue bound them. Order is kept per QoS level,
@@ -190,7 +198,14 @@ export class SessionHost implements SocketEvents {
     this.lastAttached = message.connection;
     const transport: LinkTransport =
       message.fd !== undefined
-        ? { kind: 'socket', fd: message.fd, events: this, heldBytesLimit: this.thread.relayBufferBytes, written: this.thread.socketWritten }
+        ? {
+            kind: 'socket',
+            fd: message.fd,
+            events: this,
+            heldBytesLimit: this.thread.relayBufferBytes,
+            written: this.thread.socketWritten,
+            remoteNow: this.logs('info'),
+          }
         : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(
       message.connection,
@@ -309,15 +324,19 @@ export class SessionHost implements SocketEvents {
     const ctx = this.assigned !== undefined ? { assignedClientId: this.assigned } : {};
     this.assigned = undefined;
     const out = this.core.attach(packet as IConnectPacket, Date.now(), ctx);
-    const refused = out.actions.some((a) => a.kind === 'close');
-    const takeover = out.actions.some((a) => a.kind === 'closePrevious');
+    let refused = false;
+    let takeover = false;
+    for (const action of out.actions) {
+      if (action.kind === 'close') refused = true;
+      else if (action.kind === 'closePrevious') takeover = true;
+    }
     if (!refused) {
       this.current = link;
-      this.log('info', { remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
+      if (this.logs('info')) this.log('info', { remote: link.remote, protocolVersion: this.core.protocolVersion, takeover }, 'client connected');
     }
     this.apply(out, link, previous);
     if (refused) {
-      this.log('info', { remote: link.remote }, 'connection refused');
+      if (this.logs('info')) this.log('info', { remote: link.remote }, 'connection refused');
       this.afterRefusal();
     }
   }
@@ -355,7 +374,7 @@ export class SessionHost implements SocketEvents {
     this.current = undefined;
     this.dropHeld();
     if (this.core !== undefined && takesPackets(this.core.state)) {
-      if (wasOpen) this.log('info', { remote: link.remote, cause }, 'client disconnected');
+      if (wasOpen && this.logs('info')) this.log('info', { remote: link.remote, cause }, 'client disconnected');
       this.apply(this.core.connectionLost(Date.now(), cause));
     }
   }
@@ -448,7 +467,7 @@ export class SessionHost implements SocketEvents {
         if (link === this.current) {
           this.current = undefined;
           this.dropHeld();
-          this.log('info', { remote: link.remote, reason: action.reason }, 'client disconnected');
+          if (this.logs('info')) this.log('info', { remote: link.remote, reason: action.reason }, 'client disconnected');
           if (takesPackets(core.state)) {
             this.apply(core.connectionLost(Date.now(), action.reason));
           }
@@ -459,7 +478,7 @@ export class SessionHost implements SocketEvents {
         if (previous !== undefined) {
           previous.write(action.packets);
           previous.close();
-          this.log('info', { remote: previous.remote, reason: action.reason }, 'client disconnected');
+          if (this.logs('info')) this.log('info', { remote: previous.remote, reason: action.reason }, 'client disconnected');
         }
         return;
       case 'resetSession':

@@ -1,9 +1,9 @@
 /**
  * The MQTT 5 properties (MQTT 5.0 section 2.2.2.2): identifier, how the value is written, the
  * name the spec gives it, the key mqtt-packet uses for it, and whether it may be included more
- * than once. The plain encoders (`plain-properties.ts`) and the decoder's property scan
- * (`decoder.ts`, which refuses a repeat before any packet reaches a session core) read this one
- * table: it is the only list of which properties may repeat.
+ * than once. The plain encoders (`plain-properties.ts`) and the decoder's walk over a frame
+ * (`frame-walk.ts`, which refuses a repeat before any packet reaches a session core) read this
+ * one table: it is the only list of which properties may repeat.
  */
 
 /** How a property's value is written. */

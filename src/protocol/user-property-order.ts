@@ -6,13 +6,13 @@
  * puts names that are array indices ('0', '1', … up to 2^32 − 2) first, in numeric order. A
  * Server MUST maintain the order of User Properties when forwarding the Application Message
  * [MQTT-3.3.2-18] and when publishing the Will Message [MQTT-3.1.3-10]. So where the object
- * would reorder them (the decoder's property scan decides from the bytes with
- * {@link UserPropertyOrderCheck}), a
- * broker's decoder also hangs the {@link UserPropertyOrder} on the property list, under a
- * symbol mqtt-packet, `for … in`, spreads and the object form never see; the session core
- * carries it in the routed message (`MessageProperties.userPropertyOrder`, plain data, so it
- * survives the structured clone between threads) and puts it back on the outgoing PUBLISH,
- * whose plain encoder (`plain-properties.ts`) writes the User Properties from it.
+ * would reorder them (the decoder's walk over the frame, `frame-walk.ts`, decides from the
+ * bytes with {@link UserPropertyOrderCheck}), a broker's decoder also hangs the
+ * {@link UserPropertyOrder} on the property list, under a symbol mqtt-packet, `for … in`,
+ * spreads and the object form never see; the session core carries it in the routed message
+ * (`MessageProperties.userPropertyOrder`, plain data, so it survives the structured clone
+ * between threads) and puts it back on the outgoing PUBLISH, whose plain encoder
+ * (`plain-properties.ts`) writes the User Properties from it.
  */
 
 /**

@@ -2,7 +2,7 @@
  * MQTT 5 User Properties end to end: a name given more than once whose first value is '' reaches
  * subscribers with every value, in order [MQTT-3.3.2-17,18]. mqtt-packet, which decodes packets
  * with properties, lets the second value of such a name replace the first; Weft's decoder reads
- * them again from the bytes (`scanFrameProperties` in protocol/decoder.ts), on the broker and in
+ * them again from the bytes (`scanFrame` in protocol/frame-walk.ts), on the broker and in
  * Weft's client. The publisher is raw bytes (no encoder in between); one subscriber reads the
  * forwarded bytes themselves, the other is Weft's client.
  */

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import mqttPacket from 'mqtt-packet';
 import { PacketFramer, FramingError } from '../../src/protocol/framer.js';
-import { PacketDecoder, DecodeError, scanFrameProperties } from '../../src/protocol/decoder.js';
+import { PacketDecoder, DecodeError } from '../../src/protocol/decoder.js';
+import { scanFrame } from '../../src/protocol/frame-walk.js';
 import { mayRepeat, PROPERTY_DEFINITIONS, type PropertyKind } from '../../src/protocol/properties.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { reasonName, ReasonCode, isFailure } from '../../src/protocol/reason-codes.js';
@@ -19,7 +20,7 @@ const str = (text: string): number[] => {
 const frame = (first: number, body: number[]): Buffer => Buffer.from([first, body.length, ...body]);
 /** A property list: its one-byte length, then the properties. */
 const props = (...bytes: number[]): number[] => [bytes.length, ...bytes];
-const repeatedIn = (bytes: Buffer): string | undefined => scanFrameProperties(bytes)?.repeated;
+const repeatedIn = (bytes: Buffer): string | undefined => scanFrame(bytes, 5)?.repeated;
 /** A v5 CONNECT with these (connect) properties and, given will properties, a will. */
 const connect = (properties: number[], will?: number[]): Buffer =>
   frame(0x10, [...str('MQTT'), 5, will ? 0x06 : 0x02, 0, 0, ...properties, ...str('c'), ...(will ? [...will, ...str('w'), ...str('x')] : [])]);
@@ -186,6 +187,26 @@ describe('protocol: framing and decoding', () => {
       expect(repeatedIn(frame(0x30, [...str('t'), 9, 0x02, 0, 0]))).to.equal(undefined);
     });
 
+    it('an ill-formed string anywhere in the packet comes first: Malformed (0x81) [MQTT-1.5.4-1], though a repeat came before it', () => {
+      const badClientId = frame(0x10, [...str('MQTT'), 5, 0x02, 0, 0, ...props(0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 9), 0, 1, 0xff]);
+      const badWillTopic = connect(props(0x21, 0, 1, 0x21, 0, 2), [...props(), 0, 1, 0xff, ...str('x')]);
+      const badSecondValue = frame(0x30, [...str('t'), ...props(0x03, ...str('a'), 0x03, 0, 1, 0xff)]);
+      for (const [name, bytes, message] of [
+        ['Client Identifier after a repeated Session Expiry Interval', badClientId, 'Client Identifier is not well-formed UTF-8 [MQTT-1.5.4-1]'],
+        ["Will Topic after the CONNECT's repeated Receive Maximum", badWillTopic, 'Will Topic is not well-formed UTF-8 [MQTT-1.5.4-1]'],
+        ['the repeated Content Type itself', badSecondValue, 'Content Type is not well-formed UTF-8 [MQTT-1.5.4-1]'],
+      ] as const) {
+        expect(scanFrame(bytes, 5), name).to.deep.equal({ stringFault: message });
+        expect(() => new PacketDecoder(1024, 5).push(bytes), name).to.throw(DecodeError, message).with.property('kind', 'malformed');
+      }
+    });
+
+    it("a bridge's CONNECT (level 0x85: version 5 with bit 7 set, as mqtt-packet reads it) is checked like any v5 CONNECT", () => {
+      const bytes = frame(0x10, [...str('MQTT'), 0x85, 0x02, 0, 0, ...props(0x11, 0, 0, 0, 0, 0x11, 0, 0, 0, 100), ...str('c')]);
+      expect(mqttPacketAlone(bytes)).to.include({ protocolVersion: 5, bridgeMode: true });
+      expect(() => new PacketDecoder(1024, 4).push(bytes)).to.throw(DecodeError, 'Session Expiry Interval included more than once').with.property('kind', 'protocol');
+    });
+
     it('leaves MQTT 3.1.1 packets alone (they have no properties)', () => {
       const decoder = new PacketDecoder(1024, 4);
       // SUBSCRIBE 3.1.1 (a plain frame; mqtt-packet path for a 3.1.1 CONNECT with a will is the same).
@@ -264,13 +285,13 @@ describe('protocol: framing and decoding', () => {
 
     it('finds nothing to read again where mqtt-packet lost nothing: no User Property, or none with an empty value before another', () => {
       for (const list of [[0x02, 0, 0, 0, 9], [...user('k', '1'), ...user('k', '2')], [...user('k', '1'), ...user('k', '')], user('k', ''), [...user('k', ''), 0x03, ...str('c')]]) {
-        expect(scanFrameProperties(frame(0x30, [...str('t'), ...props(...list)])), JSON.stringify(list)).to.equal(undefined);
+        expect(scanFrame(frame(0x30, [...str('t'), ...props(...list)]), 5), JSON.stringify(list)).to.equal(undefined);
       }
     });
 
     it('reads again only the list that needs it: the will\'s, not the CONNECT\'s', () => {
       const bytes = connect(props(...user('c', '1')), props(...pairs));
-      const scan = scanFrameProperties(bytes);
+      const scan = scanFrame(bytes, 5);
       expect(scan).to.have.property('willUserProperties').that.deep.includes({ lost: true, reordered: false });
       expect(scan).to.not.have.property('userProperties');
       const [packet] = new PacketDecoder(1024, 5).push(bytes) as unknown as { properties: { userProperties: object }; will: { properties: { userProperties: object } } }[];
@@ -310,7 +331,7 @@ describe('protocol: MQTT 5 User Properties in the order received [MQTT-3.3.2-18,
     it(`${name}: ${reordered ? 'the received order is kept beside the object' : 'the object keeps the order, nothing more is made'}`, () => {
       expect(objectOrder(pairs).join('\u0000') !== pairs.flat().join('\u0000'), 'precondition: JavaScript reorders exactly these').to.equal(reordered);
       const bytes = publishWith(users(pairs));
-      expect(scanFrameProperties(bytes)?.userProperties?.reordered ?? false).to.equal(reordered);
+      expect(scanFrame(bytes, 5)?.userProperties?.reordered ?? false).to.equal(reordered);
       const packet = decode(bytes);
       expect(userPropertyOrderOf(packet.properties)).to.deep.equal(reordered ? pairs.flat() : undefined);
       // The object form is what mqtt-packet gives, whichever the case.

@@ -116,7 +116,7 @@ function validate(connect: IConnectPacket, config: SessionConfig, ctx: AttachCon
 
   if (v5) {
     // A property included more than once (5.0 sections 3.1.2.11, 3.1.3.2) never gets here: the
-    // decoder refuses it (`scanFrameProperties` in protocol/decoder.ts), answered with CONNACK 0x82.
+    // decoder refuses it (`scanFrame` in protocol/frame-walk.ts), answered with CONNACK 0x82.
     if (props?.receiveMaximum === 0) return refuse(5, ReasonCode.ProtocolError, 'Receive Maximum 0 is a protocol error (MQTT 5.0 section 3.1.2.11.3)');
     if (props?.maximumPacketSize === 0) return refuse(5, ReasonCode.ProtocolError, 'Maximum Packet Size 0: protocol error');
     if (props?.authenticationData !== undefined && props.authenticationMethod === undefined) {

@@ -35,7 +35,7 @@ function resolveTopic(s: SessionData, packet: IPublishPacket): string | Fault {
 
 /**
  * An inbound PUBLISH; returns a fault to close the connection with. A property included more
- * than once never gets here: the decoder refuses it (`scanFrameProperties` in protocol/decoder.ts).
+ * than once never gets here: the decoder refuses it (`scanFrame` in protocol/frame-walk.ts).
  */
 export function handlePublish(s: SessionData, out: Out, packet: IPublishPacket, now: number): Fault | undefined {
   const conn = s.conn!;

@@ -12,14 +12,9 @@ import { expect } from 'chai';
 import type { IDisconnectPacket, Packet } from 'mqtt-packet';
 import { PLACEMENTS, RawClient } from './helpers.js';
 import { brokerPerTest, packetsUntilClosed, rawSubscribe, rawV5 } from './v5-helpers.js';
+import { str } from './wire-bytes.js';
 
 const codes = (packets: Packet[]): [string, number | undefined][] => packets.map((p) => [p.cmd, (p as IDisconnectPacket).reasonCode]);
-
-/** An MQTT string: two length bytes, then its UTF-8 bytes. */
-function str(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
-  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
-}
 
 /** A whole packet: fixed header byte, one-byte Remaining Length (< 128), body. */
 function frame(first: number, body: number[]): number[] {

@@ -12,40 +12,7 @@ import { connect, type MqttClient } from '../../src/client/index.js';
 import { PacketFramer } from '../../src/protocol/framer.js';
 import { PLACEMENTS } from './helpers.js';
 import { brokerPerTest, expectNext, rawSubscribe, rawV5 } from './v5-helpers.js';
-
-/** An MQTT string: two length bytes, then its UTF-8 bytes. */
-function str(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
-  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
-}
-
-/** The User Properties of a whole v5 PUBLISH frame, pair by pair as they are on the wire. */
-function userPropertyPairs(frame: Buffer): [string, string][] {
-  let pos = 1;
-  while ((frame[pos++]! & 0x80) !== 0);
-  pos += 2 + frame.readUInt16BE(pos) + (((frame[0]! >> 1) & 3) > 0 ? 2 : 0);
-  let length = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = frame[pos++]!;
-    length += (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) break;
-  }
-  const end = pos + length;
-  const pairs: [string, string][] = [];
-  const string = (): string => {
-    const size = frame.readUInt16BE(pos);
-    pos += 2 + size;
-    return frame.toString('utf8', pos - size, pos);
-  };
-  while (pos < end) {
-    const id = frame[pos++]!;
-    if (id === 0x26) pairs.push([string(), string()]);
-    else if (id === 0x02) pos += 4; // Message Expiry Interval
-    else if (id === 0x0b) while ((frame[pos++]! & 0x80) !== 0); // Subscription Identifier
-    else throw new Error(`unexpected property 0x${id.toString(16)} in the forwarded PUBLISH`);
-  }
-  return pairs;
-}
+import { str, userPropertyPairs } from './wire-bytes.js';
 
 for (const placement of PLACEMENTS) {
   describe(`v5 user properties: ${placement.name}`, function () {

@@ -14,6 +14,7 @@ import { crashSessionThread, sessionThreadOf } from '../../src/broker/test-hooks
 import { PacketFramer } from '../../src/protocol/framer.js';
 import { PLACEMENTS, RawClient, testBroker } from './helpers.js';
 import { expectNext, rawSubscribe, rawV5 } from './v5-helpers.js';
+import { str, userPropertyPairs } from './wire-bytes.js';
 
 type Pairs = [string, string][];
 
@@ -38,12 +39,6 @@ function varint(value: number): number[] {
   return bytes;
 }
 
-/** An MQTT string: two length bytes, then its UTF-8 bytes. */
-function str(s: string): number[] {
-  const bytes = [...Buffer.from(s, 'utf8')];
-  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
-}
-
 /** A property list (length first) of `pairs` as User Properties, after `before` (other properties). */
 function userPropertyList(pairs: Pairs, before: number[] = []): number[] {
   const list = [...before, ...pairs.flatMap(([name, value]) => [0x26, ...str(name), ...str(value)])];
@@ -53,39 +48,6 @@ function userPropertyList(pairs: Pairs, before: number[] = []): number[] {
 /** A whole packet: first byte, Remaining Length, body. */
 function packet(first: number, body: number[]): Buffer {
   return Buffer.from([first, ...varint(body.length), ...body]);
-}
-
-/** Fixed sizes of the properties a forwarded PUBLISH may carry besides User Properties; -1: a string or binary, -2: a varint. */
-const SKIP: Record<number, number> = { 0x01: 1, 0x02: 4, 0x03: -1, 0x08: -1, 0x09: -1, 0x0b: -2, 0x23: 2 };
-
-/** The User Properties of a whole v5 PUBLISH frame, pair by pair as they are on the wire. */
-function wirePairs(frame: Buffer): Pairs {
-  let pos = 1;
-  while ((frame[pos++]! & 0x80) !== 0);
-  pos += 2 + frame.readUInt16BE(pos) + (((frame[0]! >> 1) & 3) > 0 ? 2 : 0);
-  let length = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = frame[pos++]!;
-    length += (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) break;
-  }
-  const end = pos + length;
-  const pairs: Pairs = [];
-  const string = (): string => {
-    const size = frame.readUInt16BE(pos);
-    pos += 2 + size;
-    return frame.toString('utf8', pos - size, pos);
-  };
-  while (pos < end) {
-    const id = frame[pos++]!;
-    const skip = SKIP[id];
-    if (id === 0x26) pairs.push([string(), string()]);
-    else if (skip === -1) pos += 2 + frame.readUInt16BE(pos);
-    else if (skip === -2) while ((frame[pos++]! & 0x80) !== 0);
-    else if (skip !== undefined) pos += skip;
-    else throw new Error(`unexpected property 0x${id.toString(16)} in the forwarded PUBLISH`);
-  }
-  return pairs;
 }
 
 /** A raw v5 subscriber to `topic` at QoS 1, and the PUBLISH frames it receives, as bytes. */
@@ -105,7 +67,7 @@ async function nextPairs(sub: { raw: RawClient; publishes: Buffer[] }): Promise<
   const frame = sub.publishes.shift()!;
   expect(frame, 'the frame of the PUBLISH decoded').to.not.equal(undefined);
   if ((decoded as { messageId?: number }).messageId !== undefined) sub.raw.send({ cmd: 'puback', messageId: (decoded as { messageId: number }).messageId });
-  return wirePairs(frame);
+  return userPropertyPairs(frame);
 }
 
 /** A raw v5 client whose CONNECT (written byte by byte) has a QoS 1 will on `topic` with these User Properties. */

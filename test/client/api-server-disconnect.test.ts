@@ -105,7 +105,7 @@ describe('client API: server DISCONNECT end to end', () => {
     it(`${label}: MQTT 3.1.1, a DISCONNECT from the server is a protocol violation [MQTT-4.8.0-1]: closed with a warning, no 'disconnect' event, reconnected`, async () => {
       const server = await startDisconnectingServer();
       try {
-        const { logger, records } = recordingLogger();
+        const { logger, until } = recordingLogger();
         const client = await connect(server.url, { thread, protocolVersion: 4, logger, reconnectPeriod: 20 });
         clients.push(client);
         const disconnects: unknown[] = [];
@@ -123,8 +123,7 @@ describe('client API: server DISCONNECT end to end', () => {
         expect(disconnects).to.deep.equal([]);
         expect(server.received[0]).to.deep.equal(['connect', 'publish']); // no DISCONNECT of ours in 3.1.1's reply to a violation
         expect(server.received[1]).to.deep.equal(['connect']);
-        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
-        expect(records.some((r) => r.level === 40 && /must not send DISCONNECT in MQTT 3\.1\.1/.test(r.msg))).to.equal(true);
+        await until((r) => r.some((line) => line.level === 40 && /must not send DISCONNECT in MQTT 3\.1\.1/.test(line.msg)));
         await client.end();
       } finally {
         await server.close();
@@ -156,14 +155,13 @@ describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
     it(`${label}: [MQTT-3.14.0-1] a DISCONNECT before CONNACK fails the first connect with ConnectError kind protocol; the client answers DISCONNECT 0x82 and logs a warning`, async () => {
       const server = await refusingServer(1);
       try {
-        const { logger, records } = recordingLogger();
+        const { logger, until } = recordingLogger();
         const error = await connect(server.url, { thread, protocolVersion: 5, logger }).catch((e: unknown) => e);
         expect(error).to.be.instanceOf(ConnectError).and.include({ kind: 'protocol', reasonCode: 0x82 });
         expect((error as Error).message).to.include('MQTT-3.14.0-1').and.include('0x87').and.include('not you');
         await server.closed(0);
         expect(server.received[0]).to.deep.equal(['connect', 'disconnect:0x82']);
-        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
-        expect(records.some((r) => r.level === 40 && /MQTT-3\.14\.0-1/.test(r.msg))).to.equal(true);
+        await until((r) => r.some((line) => line.level === 40 && /MQTT-3\.14\.0-1/.test(line.msg)));
       } finally {
         await server.close();
       }
@@ -172,12 +170,12 @@ describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
     it(`${label}: [MQTT-3.14.0-1] with retryFirstConnect the violation is retried after the backoff, and the next CONNACK connects`, async () => {
       const server = await refusingServer(2);
       try {
-        const { logger, records } = recordingLogger();
+        const { logger, records, until } = recordingLogger();
         const client = await connect(server.url, { thread, protocolVersion: 5, logger, retryFirstConnect: true, reconnectPeriod: 20, reconnectJitter: 0 });
         clients.push(client);
         expect(client.connected).to.equal(true);
         expect(server.received.slice(0, 3)).to.deep.equal([['connect', 'disconnect:0x82'], ['connect', 'disconnect:0x82'], ['connect']]);
-        await new Promise((resolve) => setImmediate(resolve)); // pino writes on the next tick
+        await until((r) => r.filter((line) => line.msg === 'reconnect scheduled').length >= 2);
         expect(records.filter((r) => r.msg === 'reconnect scheduled').map((r) => r.delay)).to.deep.equal([20, 40]);
       } finally {
         await server.close();
@@ -190,7 +188,7 @@ describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
         else if (p.cmd === 'publish' && c.index === 0) c.send({ cmd: 'disconnect', reasonCode: 0x04 });
       });
       try {
-        const { logger, records } = recordingLogger();
+        const { logger, until } = recordingLogger();
         const client = await connect(server.url, { thread, protocolVersion: 5, logger, reconnectPeriod: 20 });
         clients.push(client);
         const disconnects: unknown[] = [];
@@ -207,7 +205,7 @@ describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
         expect(disconnects).to.deep.equal([]);
         await server.closed(0);
         expect(server.received[0]).to.deep.equal(['connect', 'publish', 'disconnect:0x82']);
-        expect(records.some((r) => r.level === 40 && /only a Client may send/.test(r.msg))).to.equal(true);
+        await until((r) => r.some((line) => line.level === 40 && /only a Client may send/.test(line.msg)));
       } finally {
         await server.close();
       }

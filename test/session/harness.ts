@@ -105,10 +105,10 @@ export class Harness {
   }
 
   /** The register matched `message` for this session. */
-  deliver(message: Partial<RoutedMessage> & { topic: string }, info: Partial<DeliveryInfo> = {}): Packet[] {
+  deliver(message: Partial<RoutedMessage> & { topic: string }, info: Partial<DeliveryInfo> = {}, held = false): Packet[] {
     const before = this.out.length;
     const full: RoutedMessage = { payload: Buffer.from('m'), qos: 0, retain: false, ...message };
-    this.apply(this.core.deliver(full, { qos: 2, retainAsPublished: false, subscriptionIds: [], ...info }, this.now));
+    this.apply(this.core.deliver(full, { qos: 2, retainAsPublished: false, subscriptionIds: [], ...info }, this.now, held));
     return this.out.slice(before);
   }
 

@@ -138,6 +138,16 @@ describe('session core: MQTT 5.0 features', () => {
       expect((sub.deliver(message, { qos: 0 }) as IPublishPacket[]).map((p) => p.properties?.messageExpiryInterval)).to.deep.equal([0]);
     });
 
+    it('held back by the host while the socket was behind: dropped as expired when released, a message with time left still sent [MQTT-3.3.2-5]', () => {
+      const { message } = zeroLifetime(0);
+      const sub = new Harness();
+      sub.connect(5);
+      expect(sub.deliver(message, { qos: 0 }, true)).to.deep.equal([]);
+      expect(sub.core.stats().dropped.expired).to.equal(1);
+      const lasting = sub.deliver({ topic: 'z/lasting', qos: 0, expiresAt: sub.now + 1_000 }, { qos: 0 }, true) as IPublishPacket[];
+      expect(lasting.map((p) => [p.topic, p.properties?.messageExpiryInterval])).to.deep.equal([['z/lasting', 1]]);
+    });
+
     it('is not queued for an offline session, at any QoS: dropped as expired and not sent on resume [MQTT-3.3.2-5]', () => {
       const sub = new Harness({ config: { queueQoS0Offline: true } });
       sub.connect(5, { clean: false, properties: { sessionExpiryInterval: 600 } });

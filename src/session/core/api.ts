@@ -395,9 +395,11 @@ export interface SessionCoreApi {
   receiveError(kind: 'malformed' | 'too-large' | 'protocol', detail: string, now: number): Output;
   /**
    * A message the register matched for this session: sent, queued, or dropped (with a `dropped`
-   * action). Ignored before the first CONNECT is accepted and after the session ended.
+   * action). Ignored before the first CONNECT is accepted and after the session ended. `held`:
+   * the host kept it back (its socket was behind), so its delivery did not start as it was
+   * routed, and a message of zero lifetime is over [MQTT-3.3.2-5].
    */
-  deliver(message: RoutedMessage, delivery: DeliveryInfo, now: number): Output;
+  deliver(message: RoutedMessage, delivery: DeliveryInfo, now: number, held?: boolean): Output;
   /** Retained messages for a `sendRetained` action (sent with RETAIN=1). */
   deliverRetained(messages: readonly RoutedMessage[], request: SendRetainedAction, now: number): Output;
   /**

@@ -200,6 +200,16 @@ export function deliver(s: SessionData, out: Out, message: RoutedMessage, delive
   enqueue(s, out, item);
 }
 
+/**
+ * {@link deliver} for a message the host kept back while the connection's socket was behind:
+ * its delivery did not start as it was routed, so a message of zero lifetime (Message Expiry
+ * Interval 0) is over [MQTT-3.3.2-5] and is dropped as expired, like one kept in the queue.
+ */
+export function deliverHeld(s: SessionData, out: Out, message: RoutedMessage, delivery: DeliveryInfo, now: number): void {
+  if (message.zeroLifetime) return drop(s, out, message, Math.min(message.qos, delivery.qos) as QoS, 'expired');
+  deliver(s, out, message, delivery, now);
+}
+
 /** Sends queued messages while the window has room; expired ones are dropped [MQTT-3.3.2-5]. */
 export function drain(s: SessionData, out: Out, now: number): void {
   if (s.state !== SessionState.Connected) return;

@@ -29,6 +29,7 @@ import { handleDisconnect, handlePingreq } from './ping-disconnect.js';
 import { completeRoute, handlePublish, handlePubrel } from './publish-inbound.js';
 import {
   deliver,
+  deliverHeld,
   discardAll,
   drain,
   earliestQueuedExpiry,
@@ -138,10 +139,11 @@ export class SessionCore implements SessionCoreApi {
     return out;
   }
 
-  deliver(message: RoutedMessage, delivery: DeliveryInfo, now: number): Output {
+  deliver(message: RoutedMessage, delivery: DeliveryInfo, now: number, held = false): Output {
     const out = new Out();
     if (!this.s.established || this.s.state === SessionState.Ended) return out;
-    deliver(this.s, out, message, delivery, now);
+    if (held) deliverHeld(this.s, out, message, delivery, now);
+    else deliver(this.s, out, message, delivery, now);
     return out;
   }
 

@@ -530,7 +530,7 @@ export class SessionHost implements SocketEvents {
     while (this.heldDeliveries !== undefined && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
       const { message, info } = this.heldDeliveries.shift()!;
       if (this.heldDeliveries.length === 0) this.dropHeld();
-      this.apply(this.core.deliver(message, info, Date.now()));
+      this.apply(this.core.deliver(message, info, Date.now(), true));
     }
   }
 

@@ -32,6 +32,29 @@ function startDisconnectingServer() {
   });
 }
 
+/**
+ * Connects (reconnect period 20 ms), publishes once into a server that answers with a
+ * DISCONNECT it may not send, and checks what every such violation shares: the connection is
+ * lost with a ConnectionLostError, no 'disconnect' event is emitted, the client is connected
+ * again. Returns the error for the case's own checks.
+ */
+async function publishIntoViolation(clients: MqttClient[], url: string, options: { thread: boolean; protocolVersion: 4 | 5; logger: import('pino').Logger }): Promise<ConnectionLostError> {
+  const client = await connect(url, { ...options, reconnectPeriod: 20 });
+  clients.push(client);
+  const disconnects: unknown[] = [];
+  client.on('disconnect', (p: unknown) => disconnects.push(p));
+  client.on('error', () => undefined);
+  const offline = next(client, 'offline');
+  const reconnected = next(client, 'connect');
+  await client.publish('t', 'x', { qos: 0 });
+  const [error] = await offline;
+  expect(error).to.be.instanceOf(ConnectionLostError);
+  await reconnected;
+  expect(client.connected).to.equal(true);
+  expect(disconnects).to.deep.equal([]);
+  return error as ConnectionLostError;
+}
+
 describe('client API: server DISCONNECT end to end', () => {
   const clients: MqttClient[] = [];
   afterEach(async () => {
@@ -106,25 +129,12 @@ describe('client API: server DISCONNECT end to end', () => {
       const server = await startDisconnectingServer();
       try {
         const { logger, until } = recordingLogger();
-        const client = await connect(server.url, { thread, protocolVersion: 4, logger, reconnectPeriod: 20 });
-        clients.push(client);
-        const disconnects: unknown[] = [];
-        client.on('disconnect', (p: unknown) => disconnects.push(p));
-        client.on('error', () => undefined);
-        const offline = next(client, 'offline');
-        const reconnected = next(client, 'connect');
-
-        await client.publish('t', 'x', { qos: 0 });
-        const [error] = await offline;
-        expect(error).to.be.instanceOf(ConnectionLostError).and.include({ kind: 'protocol' });
-        expect((error as Error).message).to.include('MQTT-4.8.0-1');
-        await reconnected;
-        expect(client.connected).to.equal(true);
-        expect(disconnects).to.deep.equal([]);
+        const error = await publishIntoViolation(clients, server.url, { thread, protocolVersion: 4, logger });
+        expect(error).to.include({ kind: 'protocol' });
+        expect(error.message).to.include('MQTT-4.8.0-1');
         expect(server.received[0]).to.deep.equal(['connect', 'publish']); // no DISCONNECT of ours in 3.1.1's reply to a violation
         expect(server.received[1]).to.deep.equal(['connect']);
         await until((r) => r.some((line) => line.level === 40 && /must not send DISCONNECT in MQTT 3\.1\.1/.test(line.msg)));
-        await client.end();
       } finally {
         await server.close();
       }
@@ -189,20 +199,9 @@ describe('client API: MQTT 5.0 DISCONNECTs a server may not send', () => {
       });
       try {
         const { logger, until } = recordingLogger();
-        const client = await connect(server.url, { thread, protocolVersion: 5, logger, reconnectPeriod: 20 });
-        clients.push(client);
-        const disconnects: unknown[] = [];
-        client.on('disconnect', (p: unknown) => disconnects.push(p));
-        client.on('error', () => undefined);
-        const offline = next(client, 'offline');
-        const reconnected = next(client, 'connect');
-        await client.publish('t', 'x', { qos: 0 });
-        const [error] = await offline;
-        expect(error).to.be.instanceOf(ConnectionLostError).and.include({ kind: 'protocol', reasonCode: 0x82 });
-        expect((error as Error).message).to.include('0x04').and.include('Table 3-10');
-        await reconnected;
-        expect(client.connected).to.equal(true);
-        expect(disconnects).to.deep.equal([]);
+        const error = await publishIntoViolation(clients, server.url, { thread, protocolVersion: 5, logger });
+        expect(error).to.include({ kind: 'protocol', reasonCode: 0x82 });
+        expect(error.message).to.include('0x04').and.include('Table 3-10');
         await server.closed(0);
         expect(server.received[0]).to.deep.equal(['connect', 'publish', 'disconnect:0x82']);
         await until((r) => r.some((line) => line.level === 40 && /only a Client may send/.test(line.msg)));

@@ -30,7 +30,7 @@ export function handleSubscribe(s: SessionData, out: Out, packet: ISubscribePack
     if (!s.config.subscriptionIdentifiersAvailable) {
       return fault(ReasonCode.SubscriptionIdentifiersNotSupported, 'Subscription Identifier, but Subscription Identifiers Available is 0 (5.0 section 3.2.2.3.12)');
     }
-    if (subscriptionId < 1 || subscriptionId > 268_435_455) return fault(ReasonCode.ProtocolError, 'Subscription Identifier 0 is a protocol error (MQTT 5.0 section 3.8.2.1.2)');
+    if (subscriptionId < 1 || subscriptionId > 268_435_455) return fault(ReasonCode.ProtocolError, `Subscription Identifier ${subscriptionId}: 0 is a protocol error and the most is 268,435,455 (MQTT 5.0 section 3.8.2.1.2)`);
   }
   // v3.1.1 has one failure code; v5 names the reason.
   const failure = (code: number): number => (v5 ? code : SUBACK_FAILURE);

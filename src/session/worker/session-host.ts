@@ -311,7 +311,7 @@ export class SessionHost implements SocketEvents {
     link.state = LinkState.Attached;
     if (packet.cmd !== 'connect') {
       // [MQTT-3.1.0-1] the first packet must be CONNECT; main forwards only what decoded as one.
-      this.log('warn', { remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
+      if (this.logs('warn')) this.log('warn', { remote: link.remote, cmd: packet.cmd }, 'first packet is not CONNECT');
       link.close();
       return this.afterRefusal();
     }
@@ -348,7 +348,7 @@ export class SessionHost implements SocketEvents {
 
   private decodeFailed(link: ConnectionLink, err: unknown): void {
     if (!(err instanceof DecodeError)) throw err;
-    this.log('warn', { remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
+    if (this.logs('warn')) this.log('warn', { remote: link.remote, kind: err.kind, err: err.message }, 'bad packet from client');
     this.thread.counters.add(err.kind === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
     if (link === this.current && this.core !== undefined && takesPackets(this.core.state)) {
       this.apply(this.core.receiveError(err.kind, err.message, Date.now()));

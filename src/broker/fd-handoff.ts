@@ -24,7 +24,18 @@ interface NativeFd {
   close(fd: number): void;
   /** fstat's st_ino; absent from an addon built before it existed. */
   inode?(fd: number): number;
+  /** See {@link WriteBatch}; absent from an addon built before it existed. */
+  writeBatch?: WriteBatch;
 }
+
+/**
+ * The addon's batched socket write (`native/fd-handoff/src/fd_handoff.c`): for each entry
+ * `i < n`, sends `counts[i]` of `chunks` (the next ones, in order) to `fds[i]` with one
+ * non-blocking `sendmsg`, and stores in `results[i]` the bytes the kernel took (0 when its
+ * buffer was full) or `-errno`. Callers must own every fd and have nothing queued in its stream
+ * (see `session/worker/socket-writer.ts`).
+ */
+export type WriteBatch = (fds: Int32Array, counts: Int32Array, chunks: readonly Buffer[], n: number, results: Int32Array) => void;
 
 /** A socket's duplicate fd, on its way to (or owned by) a session thread. */
 export interface HandedSocket {
@@ -44,7 +55,23 @@ export interface FdHandoff {
   closeOrphan(handed: HandedSocket): void;
 }
 
+let addon: NativeFd | null | undefined;
 let loaded: FdHandoff | null | undefined;
+
+/** The addon, or null when it is not built or cannot load here (once per thread). */
+function nativeFd(): NativeFd | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  if (process.platform === 'win32') return addon;
+  try {
+    // dist/src/broker → the package root; a build elsewhere (a test's own outDir) names it.
+    const path = process.env.WEFT_FD_HANDOFF_ADDON ?? '../../../native/fd-handoff/build/Release/fd_handoff.node';
+    addon = createRequire(import.meta.url)(path) as NativeFd;
+  } catch {
+    // not built: callers fall back
+  }
+  return addon;
+}
 
 /** The hand-off operations, or undefined when the addon is not built or cannot load here. */
 export function fdHandoff(): FdHandoff | undefined {
@@ -52,16 +79,14 @@ export function fdHandoff(): FdHandoff | undefined {
   return loaded ?? undefined;
 }
 
+/** The addon's batched socket write, or undefined when the addon (or this function of it) is missing. */
+export function nativeWriteBatch(): WriteBatch | undefined {
+  return nativeFd()?.writeBatch;
+}
+
 function load(): FdHandoff | null {
-  if (process.platform === 'win32') return null;
-  let native: NativeFd;
-  try {
-    // dist/src/broker → the package root; a build elsewhere (a test's own outDir) names it.
-    const path = process.env.WEFT_FD_HANDOFF_ADDON ?? '../../../native/fd-handoff/build/Release/fd_handoff.node';
-    native = createRequire(import.meta.url)(path) as NativeFd;
-  } catch {
-    return null;
-  }
+  const native = nativeFd();
+  if (native === null) return null;
   const inode = native.inode ?? ((fd: number) => fstatSync(fd).ino);
   return {
     handOff(socket: Socket): HandedSocket | undefined {

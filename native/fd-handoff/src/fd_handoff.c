@@ -8,15 +8,30 @@
  * its own fd (no FIN is sent while another fd refers to the socket) and the session thread
  * opens the duplicate with `new net.Socket({ fd })`, the only handle left.
  * close() is for a duplicate whose thread died before adopting it (see fd-handoff.ts).
+ *
+ * writeBatch() is the session thread's per-turn socket write (see socket-writer.ts): one call
+ * writes every idle socket's bytes of the turn, instead of one `socket.write` (Writable layer,
+ * stream binding, write request, callback) per socket.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: none; Node ignores SIGPIPE anyway, so EPIPE is returned. */
+#endif
+
+/* iovecs per sendmsg (Linux's IOV_MAX): more chunks than this for one fd are written in part
+ * (the caller hands the rest to its stream); the caller joins a turn's chunks beyond it. */
+#define MAX_CHUNKS 1024
 
 /* Reads the one fd argument; throws and returns 0 when it is not a non-negative int32. */
 static int fd_argument(napi_env env, napi_callback_info info, int32_t *fd) {
@@ -76,11 +91,108 @@ static napi_value Inode(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int typed_int32(napi_env env, napi_value value, int32_t **data, size_t *length) {
+  napi_typedarray_type type;
+  void *raw;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "expected an Int32Array");
+    return 0;
+  }
+  *data = raw;
+  return 1;
+}
+
+/*
+ * writeBatch(fds: Int32Array, counts: Int32Array, chunks: Buffer[], n: number, results: Int32Array)
+ *
+ * For each entry i < n: sends counts[i] buffers, the next ones of `chunks` in order, to fds[i]
+ * with one non-blocking sendmsg, and stores in results[i] the bytes the kernel took (0 when its
+ * buffer is full: EAGAIN) or -errno (EPIPE, ECONNRESET...). It never waits and never retries but
+ * on EINTR: what is not taken is the caller's to write through the socket's stream.
+ *
+ * Ownership (the caller's invariant): each fd is a socket the calling thread owns through a
+ * live net.Socket whose stream has nothing queued (libuv has no pending write for it), so no
+ * other writer's bytes can interleave, and the fd cannot have been closed and reused.
+ * MSG_DONTWAIT makes the call non-blocking whatever the fd's flags; MSG_NOSIGNAL turns a closed
+ * peer into EPIPE instead of SIGPIPE.
+ */
+static napi_value WriteBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "writeBatch(fds, counts, chunks, n, results)");
+    return NULL;
+  }
+  int32_t *fds, *counts, *results;
+  size_t fds_length, counts_length, results_length;
+  if (!typed_int32(env, argv[0], &fds, &fds_length) || !typed_int32(env, argv[1], &counts, &counts_length) ||
+      !typed_int32(env, argv[4], &results, &results_length)) {
+    return NULL;
+  }
+  uint32_t chunks_length;
+  int32_t n;
+  if (napi_get_array_length(env, argv[2], &chunks_length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "chunks must be an array");
+    return NULL;
+  }
+  if (napi_get_value_int32(env, argv[3], &n) != napi_ok || n < 0 || (size_t)n > fds_length ||
+      (size_t)n > counts_length || (size_t)n > results_length) {
+    napi_throw_range_error(env, NULL, "n must fit the arrays");
+    return NULL;
+  }
+  struct iovec iov[MAX_CHUNKS];
+  uint32_t next = 0;
+  for (int32_t i = 0; i < n; i++) {
+    int32_t count = counts[i];
+    if (count < 0 || (uint32_t)count > chunks_length - next) {
+      napi_throw_range_error(env, NULL, "counts exceed chunks");
+      return NULL;
+    }
+    int used = 0;
+    for (int32_t c = 0; c < count; c++, next++) {
+      if (used == MAX_CHUNKS) continue; /* skipped: written by the caller's stream */
+      napi_value chunk;
+      void *data;
+      size_t length;
+      if (napi_get_element(env, argv[2], next, &chunk) != napi_ok ||
+          napi_get_buffer_info(env, chunk, &data, &length) != napi_ok) {
+        napi_throw_type_error(env, NULL, "chunks must be Buffers");
+        return NULL;
+      }
+      if (length == 0) continue;
+      iov[used].iov_base = data;
+      iov[used].iov_len = length;
+      used++;
+    }
+    if (used == 0) {
+      results[i] = 0;
+      continue;
+    }
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = iov;
+    message.msg_iovlen = used;
+    ssize_t sent;
+    do {
+      sent = sendmsg(fds[i], &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent >= 0) {
+      /* Linux caps one call at 0x7ffff000 bytes, so this fits; elsewhere, clamp (a partial write). */
+      results[i] = sent > INT32_MAX ? INT32_MAX : (int32_t)sent;
+    } else {
+      results[i] = (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    }
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
     {"dup", NULL, Dup, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"inode", NULL, Inode, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

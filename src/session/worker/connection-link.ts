@@ -14,6 +14,7 @@ import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
+import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';
 
 /** Where a link is in its life; one state, not a handful of flags. */
 export const enum LinkState {
@@ -50,6 +51,8 @@ export type LinkTransport =
    * `heldBytesLimit`: held packets' bytes beyond which the socket stops being read. `written`:
    * called as each write leaves for the kernel (the write buffer shrank); one function for the
    * whole thread, not a closure per connection, which every idle connection would carry.
+   * `writer`: the thread's batched writer, when the native addon has one; without it every
+   * turn's bytes go through `socket.write`.
    */
   | {
       kind: 'socket';
@@ -62,6 +65,7 @@ export type LinkTransport =
        * below, where lines name it after the socket has closed, and a closed socket has none.
        */
       remoteNow: boolean;
+      writer?: SocketWriter | undefined;
     }
   /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
   | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
@@ -89,7 +93,7 @@ function peerOf(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
-export class ConnectionLink implements Flushable {
+export class ConnectionLink implements Flushable, BatchWritable {
   state = LinkState.New;
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
   protocolVersion = 4;
@@ -119,6 +123,11 @@ export class ConnectionLink implements Flushable {
   private readingPaused = false;
   /** The peer's `address:port` (see {@link remote}). */
   private remoteText: string | undefined;
+  /** Owned socket: its fd (this thread's, from the hand-off) and the thread's batched writer. */
+  private readonly fd: number = -1;
+  private readonly writer: SocketWriter | undefined;
+  /** Listed in the writer's pass, not yet taken: a second flush (send() flushes links directly) must not list it again. */
+  private batched = false;
 
   constructor(
     readonly id: number,
@@ -140,6 +149,8 @@ export class ConnectionLink implements Flushable {
     this.events = transport.events;
     this.heldBytesLimit = transport.heldBytesLimit;
     this.onWritten = transport.written;
+    this.fd = transport.fd;
+    this.writer = transport.writer;
     const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false }) as LinkedSocket;
     this.socket = socket;
     socket[kLink] = this;
@@ -282,14 +293,14 @@ export class ConnectionLink implements Flushable {
 
   private flushToSocket(socket: Socket): void {
     if (this.chunkBytes > 0) {
-      // One write per turn: a fan-out's many small packets leave in one syscall.
-      // The callback runs once the bytes left for the kernel: the session may then release
-      // QoS 0 deliveries it held while the socket was behind (a 'drain' alone would not come
-      // for a buffer that never reached the stream's high-water mark).
-      const chunks = this.chunks!;
-      socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.chunkBytes), this.onWritten);
-      this.chunks = undefined;
-      this.chunkBytes = 0;
+      // One write per turn: a fan-out's many small packets leave in one syscall. With the
+      // thread's writer, the chunks stay here until its pass later in this turn (takeBatch); a
+      // closing link writes through the stream, which then ends it.
+      if (this.writer === undefined || this.state === LinkState.Closing) this.writeToStream(socket, this.chunks!, 0);
+      else if (!this.batched) {
+        this.batched = true;
+        this.writer.add(this);
+      }
     }
     if (this.state !== LinkState.Closing) return;
     this.state = LinkState.Closed;
@@ -299,5 +310,70 @@ export class ConnectionLink implements Flushable {
     socket.end(() => socket.destroy());
     this.linger = setTimeout(() => socket.destroy(), LINGER_MS);
     this.linger.unref();
+  }
+
+  /**
+   * Writes the queued chunks, but their first `skip` bytes, through the socket's stream.
+   * The callback runs once the bytes left for the kernel: the session may then release QoS 0
+   * deliveries it held while the socket was behind (a 'drain' alone would not come for a buffer
+   * that never reached the stream's high-water mark).
+   */
+  private writeToStream(socket: Socket, chunks: Buffer[], skip: number): void {
+    const total = this.chunkBytes;
+    this.chunks = undefined;
+    this.chunkBytes = 0;
+    if (skip === 0) {
+      socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), this.onWritten);
+      return;
+    }
+    const rest: Buffer[] = [];
+    for (const chunk of chunks) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+      skip = 0;
+    }
+    socket.write(rest.length === 1 ? rest[0]! : Buffer.concat(rest), this.onWritten);
+  }
+
+  /**
+   * SocketWriter: this turn's chunks and the fd, when the socket may be written below its
+   * stream (the invariant in socket-writer.ts: only this thread writes the fd, and only when
+   * the stream, and so libuv, has nothing queued for it); otherwise they go through the stream.
+   */
+  takeBatch(into: Buffer[]): number {
+    this.batched = false;
+    if (this.chunkBytes === 0 || this.state === LinkState.Closed) return -1;
+    const socket = this.socket!;
+    // Not destroyed: the fd is still open and this socket's (a closed fd's number may be reused).
+    // writable: not ending, ended or errored. Nothing queued: the bytes cannot overtake any.
+    if (socket.destroyed || !socket.writable || socket.writableLength !== 0 || socket.writableCorked !== 0) {
+      this.writeToStream(socket, this.chunks!, 0);
+      return -1;
+    }
+    let chunks = this.chunks!;
+    // A saturated turn's many small packets are joined: one copy costs less than the addon
+    // fetching each buffer through N-API (see MAX_BATCH_CHUNKS).
+    if (chunks.length > MAX_BATCH_CHUNKS) this.chunks = chunks = [Buffer.concat(chunks, this.chunkBytes)];
+    for (const chunk of chunks) into.push(chunk);
+    return this.fd;
+  }
+
+  /**
+   * SocketWriter: `result` bytes of the chunks taken reached the kernel, or `-errno`. What was
+   * not sent goes through the stream now, in order: it waits there for the socket to drain, or
+   * fails there and Node reports the error ('error', then 'close') as for any write. True when
+   * everything was sent.
+   */
+  batchWritten(result: number): boolean {
+    if (result === this.chunkBytes) {
+      this.chunks = undefined;
+      this.chunkBytes = 0;
+      return true;
+    }
+    this.writeToStream(this.socket!, this.chunks!, result > 0 ? result : 0);
+    return false;
   }
 }

@@ -205,6 +205,7 @@ export class SessionHost implements SocketEvents {
             heldBytesLimit: this.thread.relayBufferBytes,
             written: this.thread.socketWritten,
             remoteNow: this.logs('info'),
+            writer: this.thread.socketWriter,
           }
         : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(

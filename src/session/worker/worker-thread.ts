@@ -21,6 +21,8 @@ import { createSessionCore } from './core-factory.js';
 import { SessionHost } from './session-host.js';
 import { MainLink } from './main-link.js';
 import { closeUnadopted } from './connection-link.js';
+import { SocketWriter } from './socket-writer.js';
+import { nativeWriteBatch } from '../../broker/fd-handoff.js';
 
 export class WorkerThread {
   readonly threadId = threadId;
@@ -49,6 +51,12 @@ export class WorkerThread {
     for (const host of this.holding) host.releaseHeld();
   };
 
+  /**
+   * Writes the owned sockets' bytes of a turn in one native call (socket-writer.ts); undefined
+   * without the addon, and then each socket is written with `socket.write`.
+   */
+  readonly socketWriter: SocketWriter | undefined;
+
   private resolveServed!: () => void;
   /** Settles when main closes the link: the thread's host task is over. */
   readonly served = new Promise<void>((resolve) => (this.resolveServed = resolve));
@@ -62,6 +70,8 @@ export class WorkerThread {
     this.table = new SessionThreadTable(setup.sessionThreads);
     this.backlog = new SessionBacklog(setup.backlog, setup.backlogLimits);
     this.counters = new SharedCounters(setup.counters);
+    const writeBatch = nativeWriteBatch();
+    this.socketWriter = writeBatch === undefined ? undefined : new SocketWriter(writeBatch, this.batch, this.socketWritten);
     this.fanout = new Fanout(
       this.register,
       this.table,

@@ -1,0 +1,131 @@
+/**
+ * A session thread's batched socket writes. Each owned socket's bytes of a turn used to leave
+ * with their own `socket.write`: Node's Writable layer, the stream binding, a write request and
+ * a callback per socket, ~2 µs of JavaScript and C++ around a ~3.6 µs loopback write in a steady
+ * fan-out. Here the turn's links with an idle socket give their bytes to one call of the addon's
+ * `writeBatch`, which sends to every fd in turn (one non-blocking `sendmsg` each).
+ *
+ * Ownership invariant, which is what makes writing below the stream safe: an fd is written here
+ * only
+ * - by the thread that owns its socket (main handed the fd to this thread; nobody else writes
+ *   it), from this thread's loop, inside one synchronous pass of its {@link TurnBatch};
+ * - while its `net.Socket` is alive (not destroyed: the fd is open and still this socket's, not
+ *   a reused number) and writable (not ending, not errored), uncorked, with nothing queued in
+ *   its stream (`writableLength === 0`: no bytes in the Writable buffer and no write pending in
+ *   libuv, whose queue holds only what the stream gave it). The check is made in the same pass,
+ *   just before the call, so nothing can queue in between.
+ * Whatever the kernel does not take (its buffer is full, or it failed: EPIPE, ECONNRESET) goes
+ * to `socket.write` right after, in order: the stream then owns the socket's output again (the
+ * next turn finds it not idle and writes through it), backpressure works as before, and an error
+ * is reported the usual way, by Node's own failed write ('error', then 'close').
+ */
+import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
+import type { WriteBatch } from '../../broker/fd-handoff.js';
+
+/** A link whose socket's bytes may go through the writer (see `ConnectionLink`). */
+export interface BatchWritable {
+  /**
+   * When the socket may be written directly (see the invariant above): pushes this turn's
+   * chunks onto `into` (the link keeps them until {@link batchWritten}) and returns the fd.
+   * Otherwise -1, the link having written them through its stream, or having none left (a
+   * closing link wrote them through its stream since it was listed).
+   */
+  takeBatch(into: Buffer[]): number;
+  /** How the batch went: `result` bytes of the chunks taken were sent, or `-errno`. True when all were. */
+  batchWritten(result: number): boolean;
+}
+
+/**
+ * A link with more chunks than this in a turn joins them into one buffer first (as
+ * `socket.write` did): the addon fetches each chunk from the array through N-API (~50–100 ns
+ * each), which a saturating fan-out's hundreds of small packets per socket per turn made
+ * dearer than one `Buffer.concat`. (The addon's own limit, its MAX_CHUNKS, is 1,024.)
+ */
+export const MAX_BATCH_CHUNKS = 16;
+
+/** Entries' arrays start this large and double as needed (they are kept for the thread's life). */
+const INITIAL_ENTRIES = 64;
+
+export class SocketWriter implements Flushable {
+  /** Links added this pass, in order; `spare` is the other array, swapped in while flushing. */
+  private pending: BatchWritable[] = [];
+  private spare: BatchWritable[] = [];
+  private readonly chunks: Buffer[] = [];
+  private fds = new Int32Array(INITIAL_ENTRIES);
+  private counts = new Int32Array(INITIAL_ENTRIES);
+  private results = new Int32Array(INITIAL_ENTRIES);
+
+  constructor(
+    private readonly writeBatch: WriteBatch,
+    private readonly batch: TurnBatch,
+    /** The thread's write callback (`WorkerThread.socketWritten`), once per pass that sent a socket's bytes in full. */
+    private readonly written: () => void,
+  ) {}
+
+  /**
+   * Writes `link`'s bytes in this turn's pass (the writer runs after the links marked before
+   * it). A link is listed once per pass: it keeps its own flag (see `ConnectionLink.batched`).
+   */
+  add(link: BatchWritable): void {
+    this.batch.mark(this);
+    this.pending.push(link);
+  }
+
+  flush(): void {
+    const entries = this.pending;
+    if (entries.length === 0) return;
+    this.pending = this.spare;
+    this.spare = entries;
+    const chunks = this.chunks;
+    // The links that write directly are compacted to the front of `entries`, in order.
+    let n = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const link = entries[i]!;
+      const before = chunks.length;
+      const fd = link.takeBatch(chunks);
+      if (fd < 0) continue;
+      if (n === this.fds.length) this.grow();
+      this.fds[n] = fd;
+      this.counts[n] = chunks.length - before;
+      entries[n++] = link;
+    }
+    let full = false;
+    if (n > 0) {
+      try {
+        this.writeBatch(this.fds, this.counts, chunks, n, this.results);
+      } catch (err) {
+        // Only a bad argument throws, before any byte is sent: everything goes through the streams.
+        this.results.fill(0, 0, n);
+        chunks.length = 0;
+        this.finish(entries, n);
+        throw err;
+      }
+      chunks.length = 0;
+      full = this.finish(entries, n);
+    }
+    entries.length = 0;
+    // Node calls a write's callback on the next tick; one call for all the links written in
+    // full does what one per link did (it re-checks every held session).
+    if (full) process.nextTick(this.written);
+  }
+
+  /** Hands each entry its result; true when some link's bytes all went to the kernel. */
+  private finish(entries: BatchWritable[], n: number): boolean {
+    let full = false;
+    for (let i = 0; i < n; i++) {
+      if (entries[i]!.batchWritten(this.results[i]!)) full = true;
+    }
+    return full;
+  }
+
+  private grow(): void {
+    const size = this.fds.length * 2;
+    const fds = new Int32Array(size);
+    fds.set(this.fds);
+    const counts = new Int32Array(size);
+    counts.set(this.counts);
+    this.fds = fds;
+    this.counts = counts;
+    this.results = new Int32Array(size);
+  }
+}

@@ -94,7 +94,10 @@ export class SocketWriter implements Flushable {
       try {
         this.writeBatch(this.fds, this.counts, chunks, n, this.results);
       } catch (err) {
-        // Only a bad argument throws, before any byte is sent: everything goes through the streams.
+        // Only a bad argument throws (a programming error: the arrays are built just above and
+        // links push only Buffers). The addon checks an entry's arguments before sending it, so
+        // entries before the bad one may have been sent and would go again through the streams:
+        // the error is rethrown so it is not silent.
         this.results.fill(0, 0, n);
         chunks.length = 0;
         this.finish(entries, n);

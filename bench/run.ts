@@ -31,6 +31,8 @@ interface Options {
   threadPerSession: boolean;
   /** Weft with `socketHandoff: false`: main keeps every socket and relays (the fallback path). */
   relay: boolean;
+  /** Weft with `acceptOnSessionThreads: false`: main accepts every socket and reads its CONNECT. */
+  mainAccepts: boolean;
   repeat: number;
   outDir: string;
   settings: Settings;
@@ -44,6 +46,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
                     the connections and wildcard scenarios)
   --relay           run Weft with socketHandoff: false (main keeps the sockets and relays
                     bytes: the path used where the native hand-off addon is missing)
+  --main-accepts    run Weft with acceptOnSessionThreads: false (main accepts every socket and
+                    reads its CONNECT, then hands it off)
   --duration S      measured seconds per run (default 5; --quick: 1)
   --warmup S        unmeasured seconds before each run (default 1; --quick: 0.5)
   --repeat N        runs per scenario and broker; the table shows medians (default 1)
@@ -81,6 +85,7 @@ function parseArgs(argv: readonly string[]): Options {
     threads: [],
     threadPerSession: false,
     relay: false,
+    mainAccepts: false,
     repeat: 1,
     outDir: path.resolve('bench/results'),
     settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32, idleSettleS: quick ? 2 : 20 },
@@ -96,6 +101,9 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--relay':
         options.relay = true;
+        break;
+      case '--main-accepts':
+        options.mainAccepts = true;
         break;
       case '--scenarios': {
         const wanted = list(value(), arg);
@@ -163,7 +171,8 @@ async function runOnce(scenario: Scenario, name: BrokerName, options: Options, c
   const { settings } = options;
   const threadPerSession = name === 'weft' && options.threadPerSession;
   const relay = name === 'weft' && options.relay;
-  const launch = () => launchBroker({ name, cpuSet, threadPerSession, relay, ...(threads !== undefined ? { threads } : {}) });
+  const mainAccepts = name === 'weft' && options.mainAccepts;
+  const launch = () => launchBroker({ name, cpuSet, threadPerSession, relay, mainAccepts, ...(threads !== undefined ? { threads } : {}) });
   let broker = await launch();
   const relaunch = async () => {
     await broker.stop();

@@ -54,11 +54,13 @@ await serveUntilStopped(async () => {
   // A thread costs ~10 MB: keep the pool within what a 2-core bench machine can start.
   if (threadPerSession) Object.assign(options, { threadPerSession: true, maxSessions: 200, maxConnections: 200 });
   if (process.argv.includes('--relay')) options.socketHandoff = false;
+  const mainAccepts = process.argv.includes('--main-accepts');
+  if (mainAccepts) options.acceptOnSessionThreads = false;
   const broker = await startBroker(options);
   if (typeof broker?.port !== 'number' || broker.port <= 0) throw new Error('startBroker resolved without a port');
   return {
     port: broker.port,
-    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}${threadPerSession ? ' (thread per session)' : ''}`,
+    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}${threadPerSession ? ' (thread per session)' : ''}${mainAccepts ? ' (main accepts)' : ''}`,
     close: () => broker.close(),
   };
 });

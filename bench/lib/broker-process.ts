@@ -20,6 +20,8 @@ export interface BrokerLaunch {
   threadPerSession?: boolean;
   /** Weft only: `socketHandoff: false`. */
   relay?: boolean;
+  /** Weft only: `acceptOnSessionThreads: false`. */
+  mainAccepts?: boolean;
   /** Bound on start-up, in ms. */
   startTimeoutMs?: number;
 }
@@ -58,6 +60,7 @@ export async function launchBroker(launch: BrokerLaunch): Promise<RunningBroker>
   if (launch.threads !== undefined) args.push('--threads', String(launch.threads));
   if (launch.threadPerSession === true) args.push('--thread-per-session');
   if (launch.relay === true) args.push('--relay');
+  if (launch.mainAccepts === true) args.push('--main-accepts');
   const command = launch.cpuSet === null ? process.execPath : 'taskset';
   const argv = launch.cpuSet === null ? args : ['-c', launch.cpuSet, process.execPath, ...args];
   const child = spawn(command, argv, {

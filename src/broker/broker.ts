@@ -1,11 +1,13 @@
 /**
- * The broker's main thread: listener, relay and session directory (docs/architecture.md).
+ * The broker's main thread: listening socket, relay and session directory (docs/architecture.md).
  *
- * Main accepts every socket and reads its CONNECT to find the session by client id and so the
- * worker thread that hosts it; then it hands the socket to that thread (or, without the native
- * hand-off, relays its bytes). It also keeps the retained store, answers capacity refusals
- * itself, and cleans up after a worker thread that died.
- * No MQTT session logic runs here.
+ * By default the session threads accept the sockets (`acceptOnSessionThreads`): main binds the
+ * listening socket, gives each thread a duplicate of it, and decides from each thread's
+ * `accepted` (client id → session → thread, limits, takeover, crash wills) where the connection
+ * goes. Otherwise main accepts every socket and reads its CONNECT itself; then it hands the
+ * socket to the session's thread (or, without the native hand-off, relays its bytes). It also
+ * keeps the retained store, decides capacity refusals, and cleans up after a worker thread that
+ * died. No MQTT session logic runs here.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -35,9 +37,10 @@ import { createSessionPool, placementFor, type Placement } from './session-pool.
 import { SessionThreadTable } from './session-threads.js';
 import { socketTransferSupported } from './socket-transfer.js';
 import { fdHandoff, type FdHandoff } from './fd-handoff.js';
+import { ListenerDuplicates } from './listener-duplicates.js';
 import { WorkerExits } from './worker-exits.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
-import type { FromSession, ThreadTask } from './thread-messages.js';
+import type { AcceptedMessage, FromListener, FromSession, ReleasedMessage, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
 import { SessionThreadStartError, ThreadLinks, type ThreadLink } from './thread-links.js';
 
@@ -132,6 +135,11 @@ export interface BrokerInternals {
   threadEntry?: { filename: string; name: string };
   /** Called with the broker as soon as it exists, before it listens or its threads are ready. */
   created?: (broker: Broker) => void;
+  /**
+   * With thread accept on: only the session threads whose start ordinal (0 first, replacements
+   * counted on) passes this listen; the others accept nothing (tests pick the accepting thread).
+   */
+  listensOn?: (ordinal: number) => boolean;
 }
 
 /**
@@ -164,7 +172,7 @@ export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
 /** {@link startBroker}, with what tests may change (test-hooks.ts). */
 export async function launchBroker(options: BrokerOptions, internals: BrokerInternals): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
-  const broker = new MainBroker(resolved, internals.threadEntry);
+  const broker = new MainBroker(resolved, internals.threadEntry, internals.listensOn);
   internals.created?.(broker);
   try {
     await broker.listen();
@@ -243,9 +251,22 @@ class MainBroker implements Broker, ConnectionEvents {
     badPackets: 0,
   };
   private readonly sharedCounters = SharedCounters.create();
+  /**
+   * The listening socket's duplicates, when the session threads may accept (option
+   * `acceptOnSessionThreads`); undefined when main accepts every socket.
+   */
+  private readonly listeners: ListenerDuplicates | undefined;
+  /** Connections whose accepting thread was asked to release them, by connection id. */
+  private readonly releasing = new Map<number, ClientConnection>();
+  /** Where each releasing connection goes once released (its session when the release was asked). */
+  private readonly releaseTargets = new WeakMap<ClientConnection, { entry: SessionEntry; clientId: string; assigned: string | undefined }>();
   port = 0;
 
-  constructor(options: ResolvedBrokerOptions, threadEntry?: { filename: string; name: string }) {
+  constructor(
+    options: ResolvedBrokerOptions,
+    threadEntry?: { filename: string; name: string },
+    listensOn: (ordinal: number) => boolean = () => true,
+  ) {
     this.options = options;
     const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
     this.log = getLogger('broker', logOptions);
@@ -265,6 +286,10 @@ class MainBroker implements Broker, ConnectionEvents {
     this.maxSessionExpiry = validateSessionConfig(sessionOptions).maxSessionExpiryInterval;
     this.placement = placementFor(options);
     this.handoff = options.socketHandoff ? fdHandoff() : undefined;
+    // The threads accept only where a released socket can move between them (the hand-off) and
+    // a thread hosts many sessions (M:N); otherwise main accepts, as it always can.
+    const threadAccept = options.acceptOnSessionThreads && this.handoff !== undefined && !options.threadPerSession;
+    this.listeners = threadAccept ? new ListenerDuplicates(this.handoff!, listensOn) : undefined;
     this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: this.placement.maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
     this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
@@ -285,6 +310,7 @@ class MainBroker implements Broker, ConnectionEvents {
       counters: this.sharedCounters.buffer,
       sessionOptions,
       maxPacketSize: options.maxPacketSize,
+      connectTimeout: options.connectTimeout,
       relayBufferBytes: options.relayBufferBytes,
       logLevel: options.logger?.level ?? options.logLevel ?? process.env.WEFT_LOG_LEVEL ?? 'info',
     }, threadEntry);
@@ -292,6 +318,8 @@ class MainBroker implements Broker, ConnectionEvents {
     this.pool.on('error', (err: unknown) => this.log.error({ err }, 'session worker failed'));
     this.threadLinks = new ThreadLinks(this.pool, this.placement, this.batch, {
       fromSession: (link, message) => this.onSessionMessage(link, message),
+      fromListener: (link, message) => this.onListenerMessage(link, message),
+      ready: (link) => this.listeners?.give(link),
       died: (link, err) => this.onThreadDied(link, err),
     });
     // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
@@ -321,12 +349,18 @@ class MainBroker implements Broker, ConnectionEvents {
       this.server.once('error', reject);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', reject);
+        const address = this.server.address();
+        this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+        // Thread accept: main keeps a duplicate and closes its own handle in this same tick, so
+        // it never accepts (a connection that arrives meanwhile waits in the kernel's backlog
+        // for a thread's accept). Without a duplicate main goes on accepting.
+        if (this.listeners !== undefined && this.closing === undefined && this.listeners.keep(this.server)) {
+          for (const link of this.threadLinks.all()) this.listeners.give(link);
+        }
         resolve();
       });
     });
     await this.bound;
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
     // Connections accepted meanwhile wait on their thread's link until it is ready.
     await threadsReady;
@@ -341,6 +375,8 @@ class MainBroker implements Broker, ConnectionEvents {
         // Handed off: each session's thread owns its sockets after the CONNECT; relayed: they
         // stay here (option socketHandoff false, or the native addon missing).
         sockets: this.handoff !== undefined ? 'handed off' : 'relayed',
+        // Who accepts sockets and reads their CONNECT (option acceptOnSessionThreads).
+        accepts: this.listeners?.active === true ? 'session threads' : 'main',
         // A runtime that can transfer a net.Socket itself would not need the addon.
         socketTransfer: socketTransferSupported(),
       },
@@ -363,6 +399,9 @@ class MainBroker implements Broker, ConnectionEvents {
         relayDropped: this.sharedCounters.read(CounterWord.relayDropped),
         packetTooLarge: this.sharedCounters.read(CounterWord.packetTooLarge),
         badPackets: this.sharedCounters.read(CounterWord.badPackets),
+        // Counted by whoever accepted the socket: main or a session thread.
+        connectTimeouts: this.sharedCounters.read(CounterWord.connectTimeouts),
+        notConnectFirst: this.sharedCounters.read(CounterWord.notConnectFirst),
       },
     };
   }
@@ -416,7 +455,7 @@ class MainBroker implements Broker, ConnectionEvents {
   [kSocketOwnerOf](clientId: string): 'session thread' | 'main' | undefined {
     const connection = this.directory.get(clientId)?.openConnections().at(-1);
     if (connection === undefined) return undefined;
-    return connection.state === ConnectionState.HandedOff ? 'session thread' : 'main';
+    return connection.onSessionThread ? 'session thread' : 'main';
   }
 
   // ---- connections ----
@@ -435,28 +474,35 @@ class MainBroker implements Broker, ConnectionEvents {
     if (packet === undefined) return this.refuseUndecodable(connection, error);
     if (packet.cmd !== 'connect') {
       // [MQTT-3.1.0-1] the first packet from a client must be CONNECT.
-      this.counters.notConnectFirst++;
+      this.sharedCounters.add(CounterWord.notConnectFirst);
       this.log.warn({ remote: connection.remote, cmd: packet.cmd }, 'first packet is not CONNECT [MQTT-3.1.0-1]');
       return connection.destroy();
     }
-    const connect = packet as IConnectPacket;
-    const assigned = connect.clientId === '' ? `weft-${randomBytes(8).toString('hex')}` : undefined;
-    const clientId = assigned ?? connect.clientId;
+    this.route(connection, (packet as IConnectPacket).clientId);
+  }
+
+  /**
+   * Where a connection whose CONNECT (client id `connectClientId`) main or a session thread
+   * decoded goes: refused at `maxConnections`, else to its client id's session, or a new one.
+   */
+  private route(connection: ClientConnection, connectClientId: string): void {
+    const assigned = connectClientId === '' ? `weft-${randomBytes(8).toString('hex')}` : undefined;
+    const clientId = assigned ?? connectClientId;
     const existing = this.directory.get(clientId);
     const takesOver = existing !== undefined && existing.openConnections().length > 0;
     if (this.relayed >= this.options.maxConnections && !takesOver) {
       this.counters.refusedConnections++;
-      return this.refuse(connection, connect, 'maxConnections reached');
+      return this.refuse(connection, connectClientId, 'maxConnections reached');
     }
     // A connection for this client id is opened: wills a crash left waiting are not sent [MQTT-3.1.2-8].
     this.crashWills.cancel(clientId);
     if (existing !== undefined) {
       // The session exists on some thread: the connection joins it there (resume or takeover
       // happen inside that one thread; no session state ever moves [MQTT-3.1.4-2]).
-      this.relay(connection, existing, assigned);
+      this.relay(connection, existing, clientId, assigned);
       return;
     }
-    this.startSession(connection, connect, clientId, assigned);
+    this.startSession(connection, connectClientId, clientId, assigned);
   }
 
   /**
@@ -473,7 +519,7 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   connectTimedOut(connection: ClientConnection): void {
-    this.counters.connectTimeouts++;
+    this.sharedCounters.add(CounterWord.connectTimeouts);
     this.log.warn({ remote: connection.remote, connectTimeout: this.options.connectTimeout }, 'no CONNECT in time');
   }
 
@@ -486,36 +532,118 @@ class MainBroker implements Broker, ConnectionEvents {
     if (!sessionKnows) entry.post({ t: 'lost', connection: connection.id, cause });
   }
 
-  private relay(connection: ClientConnection, entry: SessionEntry, assigned: string | undefined): void {
+  private relay(connection: ClientConnection, entry: SessionEntry, clientId: string, assigned: string | undefined): void {
     this.relayed++;
+    const accepting = connection.acceptedBy;
+    if (connection.state === ConnectionState.OnThread && accepting !== undefined && accepting !== entry.thread) {
+      // The session lives on another thread: the accepting thread gives the socket back as a
+      // duplicate fd (`released`), which then goes to the session's thread as main's own would.
+      connection.releasing();
+      this.releasing.set(connection.id, connection);
+      this.releaseTargets.set(connection, { entry, clientId, assigned });
+      accepting.send({ t: 'release', local: connection.local, connection: connection.id });
+      return;
+    }
     entry.attach(connection, assigned, this.handoff);
     if (connection.state === ConnectionState.HandedOff) this.connections.delete(connection);
   }
 
-  private refuse(connection: ClientConnection, connect: IConnectPacket, why: string): void {
-    this.log.warn({ remote: connection.remote, clientId: connect.clientId, why }, 'connection refused: capacity');
-    const v5 = connect.protocolVersion === 5;
-    // 3.1.1: 0x03 Server unavailable; 5.0: 0x89 Server busy. Written by main, at once.
+  private refuse(connection: ClientConnection, clientId: string, why: string): void {
+    this.log.warn({ remote: connection.remote, clientId, why }, 'connection refused: capacity');
+    const v5 = connection.protocolVersion === 5;
+    // 3.1.1: 0x03 Server unavailable; 5.0: 0x89 Server busy. Main decides it; the socket's
+    // holder writes it at once and closes: main, or the session thread that accepted it.
     const connack = v5
       ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerBusy }, 5)
       : encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: ConnackReturnCode.ServerUnavailable }, 4);
-    connection.refuse(connack);
+    if (connection.state === ConnectionState.OnThread) {
+      connection.acceptedBy!.send({ t: 'refuse', local: connection.local, connack });
+      connection.state = ConnectionState.Closed;
+    } else if (connection.state === ConnectionState.Releasing) connection.refuseReleased(connack);
+    else connection.refuse(connack);
+  }
+
+  // ---- sockets the session threads accept (session/worker/thread-listener.ts) ----
+
+  private onListenerMessage(link: ThreadLink, message: FromListener): void {
+    switch (message.t) {
+      case 'listening':
+        // The thread owns its duplicate now: it closes with the thread.
+        this.listeners?.opened(link);
+        return;
+      case 'accepted':
+        return this.accepted(link, message);
+      case 'released':
+        return this.released(message);
+    }
+  }
+
+  /** A session thread accepted a socket and decoded its CONNECT: decide as for one main accepted. */
+  private accepted(link: ThreadLink, message: AcceptedMessage): void {
+    if (this.closing !== undefined) {
+      link.send({ t: 'drop', local: message.local });
+      return;
+    }
+    const connection = ClientConnection.onThread(this.nextConnection++, link, message, this);
+    this.route(connection, message.clientId);
+  }
+
+  /** The accepting thread released a connection whose session lives on another thread. */
+  private released(message: ReleasedMessage): void {
+    const connection = this.releasing.get(message.connection);
+    const handoff = this.handoff!;
+    const handed = message.fd !== undefined ? { fd: message.fd, ino: message.ino ?? 0 } : undefined;
+    if (connection === undefined) {
+      if (handed !== undefined) handoff.closeOrphan(handed);
+      return;
+    }
+    this.releasing.delete(connection.id);
+    const target = this.releaseTargets.get(connection)!;
+    this.releaseTargets.delete(connection);
+    if (handed === undefined || this.closing !== undefined) {
+      // Its socket closed on the accepting thread before it could leave (or the broker closes).
+      if (handed !== undefined) handoff.closeOrphan(handed);
+      return this.releaseFailed(connection, target.entry);
+    }
+    connection.released(handed, message.bytes);
+    if (target.entry.state === EntryState.Live) {
+      target.entry.attach(connection, target.assigned, handoff);
+      return;
+    }
+    // Its session ended while the socket was on its way: decided again, as a new arrival.
+    this.relayed--;
+    this.route(connection, target.assigned === undefined ? target.clientId : '');
+  }
+
+  /**
+   * A connection that never reached its session: no longer counted; a session started for it
+   * alone (never attached) ends, or it would wait for ever.
+   */
+  private releaseFailed(connection: ClientConnection, entry: SessionEntry): void {
+    this.relayed--;
+    connection.state = ConnectionState.Closed;
+    if (entry.state === EntryState.Live && entry.lastAttached === 0) {
+      this.unlist(entry);
+      entry.state = EntryState.Ending;
+      entry.post({ t: 'shutdown' });
+    }
   }
 
   // ---- sessions ----
 
-  private startSession(connection: ClientConnection, connect: IConnectPacket, clientId: string, assigned: string | undefined): void {
+  private startSession(connection: ClientConnection, connectClientId: string, clientId: string, assigned: string | undefined): void {
     const id = this.ids.allocate();
-    const thread = id === undefined ? undefined : this.threadLinks.place();
+    // A thread-accepted socket stays where it is when that thread is among the least loaded.
+    const thread = id === undefined ? undefined : this.threadLinks.place(connection.acceptedBy);
     if (id === undefined || thread === undefined) {
       if (id !== undefined) this.ids.release(id);
       this.counters.refusedSessions++;
-      return this.refuse(connection, connect, 'maxSessions reached');
+      return this.refuse(connection, connectClientId, 'maxSessions reached');
     }
     const entry = new SessionEntry(id, clientId, thread);
     this.bySession.set(id, entry);
     this.directory.set(clientId, entry);
-    this.relay(connection, entry, assigned);
+    this.relay(connection, entry, clientId, assigned);
   }
 
   private onSessionMessage(thread: ThreadLink, message: FromSession): void {
@@ -595,6 +723,16 @@ class MainBroker implements Broker, ConnectionEvents {
         });
     }
     const exited = this.workerExits.whenExited(threadId);
+    // Its accepted sockets closed with it: those main asked it to release never arrive.
+    for (const connection of [...this.releasing.values()]) {
+      if (connection.acceptedBy !== thread) continue;
+      this.releasing.delete(connection.id);
+      const target = this.releaseTargets.get(connection);
+      this.releaseTargets.delete(connection);
+      if (target !== undefined) this.releaseFailed(connection, target.entry);
+    }
+    // A listening duplicate it never opened is main's to close, once the thread surely exited.
+    this.listeners?.threadDied(thread, exited);
     for (const entry of lost) void this.recoverFromCrash(entry, exited);
   }
 
@@ -666,6 +804,9 @@ class MainBroker implements Broker, ConnectionEvents {
     const serverClosed = (this.bound ?? Promise.resolve())
       .catch(() => {})
       .then(() => new Promise<void>((resolve) => this.server.close(() => resolve())));
+    // No new connections first: the threads stop listening (and close what they had not yet
+    // announced), and main's duplicate goes; the port is free once the threads' are closed too.
+    this.listeners?.close(this.threadLinks.all());
     // Sessions end with the broker, so crash wills still waiting for their delay go now [MQTT-3.1.2-8].
     this.crashWills.flush(Date.now());
     for (const connection of this.connections) {
@@ -690,6 +831,8 @@ class MainBroker implements Broker, ConnectionEvents {
     this.threadLinks.close();
     await this.pool.destroy();
     this.workerExits.close();
+    // Releases still asked for died with the threads (their sockets closed there).
+    this.releasing.clear();
     for (const entry of [...this.bySession.values()]) this.cleanup(entry);
     await serverClosed;
     this.log.info({ url: this.url }, 'broker closed');

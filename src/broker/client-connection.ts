@@ -1,18 +1,28 @@
 /**
- * The main thread's side of one client connection. Main accepts every socket and reads only
- * its first packet (the CONNECT, bounded by `maxPacketSize` and `connectTimeout`) to find the
+ * The main thread's record of one client connection, whoever accepted its socket.
+ *
+ * Main accepted it (option `acceptOnSessionThreads` off, or no hand-off): main reads only its
+ * first packet (the CONNECT, bounded by `maxPacketSize` and `connectTimeout`) to find the
  * session. Then either it hands the socket to the session's thread (`fd-handoff.ts`: the thread
  * owns it from then on, and this object only remembers the connection for counts, wills and
  * crash clean-up), or, where that is not available, it relays bytes both ways over the link of
  * the session's thread, once per event-loop turn, with backpressure both ways.
+ *
+ * A session thread accepted it (`session/worker/thread-listener.ts`): main never has the socket;
+ * the record starts from the thread's `accepted` with what main decides with and keeps (client
+ * id, protocol level, will), and from then on is the same record as a handed-off one: given to
+ * a session on that thread (`attach` with the thread's `local` number), or released by it as a
+ * duplicate fd and handed to the session's thread like one main accepted.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../protocol/decoder.js';
-import { setUserPropertyOrder, userPropertyOrderOf } from '../protocol/user-property-order.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { FdHandoff, HandedSocket } from './fd-handoff.js';
 import type { SessionEntry } from './session-entry.js';
+import type { ThreadLink } from './thread-links.js';
+import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
+import { keepWill, unpackWill } from './kept-will.js';
 
 /** Where a connection is; one state. */
 export const enum ConnectionState {
@@ -22,6 +32,13 @@ export const enum ConnectionState {
   Relaying,
   /** The socket itself was handed to the session's thread, which owns it now. */
   HandedOff,
+  /** A session thread accepted it and holds it; main has not given it to a session yet. */
+  OnThread,
+  /**
+   * Its accepting thread was asked to release it (the session lives on another thread): main
+   * waits for the duplicate fd (`released`), then hands it over as one it accepted itself.
+   */
+  Releasing,
   /** Closing or closed; nothing more is relayed. */
   Closed,
 }
@@ -105,16 +122,36 @@ export class ClientConnection implements Flushable {
   /** The duplicate fd the session's thread owns, once handed off (-1 before), and its inode. */
   private handedFd = -1;
   private handedIno = 0;
-  /** Main's socket and its relay state; undefined once a handed-off socket's handle has closed. */
+  /** Main's socket and its relay state; undefined once a handed-off socket's handle has closed, or when a session thread accepted it. */
   private io: MainSocket | undefined;
+  /** The session thread that accepted the socket (undefined: main did), and its number there. */
+  acceptedBy: ThreadLink | undefined;
+  local = 0;
+  /** What the accepting thread said of the peer (only when main's warn lines may name it). */
+  private acceptedRemote: string | undefined;
+  /** Released by its accepting thread: the bytes read and not consumed, until the attach takes them. */
+  private releasedBytes: Uint8Array[] | undefined;
+
+  /** The record of a socket session thread `thread` accepted and announced in `accepted`. */
+  static onThread(id: number, thread: ThreadLink, accepted: AcceptedMessage, events: ConnectionEvents): ClientConnection {
+    const connection = new ClientConnection(id, undefined, undefined, undefined, events);
+    connection.state = ConnectionState.OnThread;
+    connection.acceptedBy = thread;
+    connection.local = accepted.local;
+    connection.protocolVersion = accepted.protocolVersion;
+    if (accepted.will !== undefined) connection.willConnect = unpackWill(accepted.will);
+    connection.acceptedRemote = accepted.remote;
+    return connection;
+  }
 
   constructor(
     readonly id: number,
-    socket: Socket,
-    limits: RelayLimits,
-    batch: TurnBatch,
+    socket: Socket | undefined,
+    limits: RelayLimits | undefined,
+    batch: TurnBatch | undefined,
     private readonly events: ConnectionEvents,
   ) {
+    if (socket === undefined || limits === undefined || batch === undefined) return;
     const io = new MainSocket(socket, limits, batch);
     this.io = io;
     // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
@@ -134,7 +171,7 @@ export class ClientConnection implements Flushable {
   /** The peer's address, for logs and a relayed session's thread ('' once main dropped its socket). */
   get remote(): string {
     const io = this.io;
-    if (io === undefined) return '';
+    if (io === undefined) return this.acceptedRemote ?? '';
     return (io.remote ??= `${io.socket.remoteAddress}:${io.socket.remotePort}`);
   }
 
@@ -156,6 +193,70 @@ export class ClientConnection implements Flushable {
   /** Bytes relayed (or waiting to be) that the session's thread has not consumed yet. */
   get unconsumed(): number {
     return this.io?.awaitingWorker ?? 0;
+  }
+
+  /**
+   * Gives the connection to `session`: the attach to post (without its session and assigned
+   * client id) and its buffers to transfer. One of: the accepting thread's own socket (`local`),
+   * a released or main-accepted socket handed off as a duplicate fd (when `handoff` is given and
+   * it can be), or a relay with main's socket.
+   */
+  attachTo(session: SessionEntry, handoff: FdHandoff | undefined): Omit<AttachMessage, 'session'> {
+    // The accepting thread's word for the peer served main's decision; an idle record keeps none.
+    this.acceptedRemote = undefined;
+    if (this.state === ConnectionState.OnThread) {
+      this.session = session;
+      this.state = ConnectionState.HandedOff;
+      return { t: 'attach', connection: this.id, bytes: [], local: this.local };
+    }
+    if (this.state === ConnectionState.Releasing) {
+      const bytes = this.releasedBytes ?? [];
+      this.releasedBytes = undefined;
+      this.session = session;
+      this.state = ConnectionState.HandedOff;
+      return { t: 'attach', connection: this.id, bytes, fd: this.handedFd };
+    }
+    const bytes = this.takeFirstBytes();
+    const handed = handoff === undefined ? undefined : this.handOffTo(session, handoff);
+    if (handed === undefined) this.relayTo(session);
+    // A handed-off socket's thread reads the peer's address from its own socket, and only when
+    // it logs it; a relayed one's thread has no socket, so main's address goes with the attach.
+    return handed !== undefined
+      ? { t: 'attach', connection: this.id, bytes, fd: handed.fd }
+      : { t: 'attach', connection: this.id, bytes, remote: this.remote };
+  }
+
+  /** Whether the socket is with a session thread (handed off, or accepted there), not main. */
+  get onSessionThread(): boolean {
+    return this.state === ConnectionState.HandedOff || this.state === ConnectionState.OnThread || this.state === ConnectionState.Releasing;
+  }
+
+  /** Its accepting thread is asked to release it: the session lives on another thread. */
+  releasing(): void {
+    this.state = ConnectionState.Releasing;
+    this.acceptedRemote = undefined;
+  }
+
+  /** The accepting thread released it: `handed` is the duplicate fd main now holds, `bytes` what was read. */
+  released(handed: HandedSocket, bytes: Uint8Array[]): void {
+    this.handedFd = handed.fd;
+    this.handedIno = handed.ino;
+    this.releasedBytes = bytes;
+  }
+
+  /**
+   * Refuses a released connection whose session went meanwhile and could not be made again
+   * (capacity): main opens the duplicate itself, writes `bytes` (the CONNACK) and closes.
+   */
+  refuseReleased(bytes: Buffer): void {
+    if (this.state !== ConnectionState.Releasing || this.handedFd < 0) return;
+    this.state = ConnectionState.Closed;
+    const socket = new Socket({ fd: this.handedFd, readable: true, writable: true });
+    this.handedFd = -1;
+    socket.on('error', () => {});
+    socket.end(bytes, () => socket.destroy());
+    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.once('close', () => clearTimeout(linger));
   }
 
   /** Starts relaying to `session` (its thread gets `takeFirstBytes()` in an attach). */
@@ -234,7 +335,7 @@ export class ClientConnection implements Flushable {
    * handed-off socket is not main's to close: its thread closes it (or {@link orphaned} does).
    */
   destroy(): void {
-    if (this.state === ConnectionState.HandedOff) return;
+    if (this.onSessionThread) return;
     this.state = ConnectionState.Closed;
     this.io?.socket.destroy();
   }
@@ -326,27 +427,3 @@ export class ClientConnection implements Flushable {
   }
 }
 
-/**
- * The part of a CONNECT with a will that main keeps while the connection lasts: the client id,
- * the protocol level, the will and the Session Expiry Interval its crash handling reads
- * (`crash-wills.ts`); nothing else (no password, user name or other properties).
- * The decoded CONNECT's buffers are views of the socket chunks, whose memory is transferred to
- * the worker: the will's bytes are copied.
- */
-function keepWill(connect: IConnectPacket): IConnectPacket {
-  const kept: IConnectPacket = { cmd: 'connect', clientId: connect.clientId, protocolVersion: connect.protocolVersion };
-  const sessionExpiryInterval = connect.properties?.sessionExpiryInterval;
-  if (sessionExpiryInterval !== undefined) kept.properties = { sessionExpiryInterval };
-  if (connect.will) {
-    const will = { ...connect.will, payload: Buffer.from(connect.will.payload) };
-    const correlation = connect.will.properties?.correlationData;
-    if (correlation) {
-      will.properties = { ...connect.will.properties, correlationData: Buffer.from(correlation) };
-      // A spread leaves out the User Properties' received order (not enumerable): carried by hand.
-      const order = userPropertyOrderOf(connect.will.properties);
-      if (order !== undefined) setUserPropertyOrder(will.properties, order);
-    }
-    kept.will = will;
-  }
-  return kept;
-}

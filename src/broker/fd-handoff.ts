@@ -17,7 +17,7 @@
  */
 import { fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 interface NativeFd {
   dup(fd: number): number;
@@ -53,6 +53,30 @@ export interface FdHandoff {
   handOff(socket: Socket): HandedSocket | undefined;
   /** Closes a duplicate whose thread died, if `fd` still names the same socket. */
   closeOrphan(handed: HandedSocket): void;
+  /**
+   * A new duplicate of `fd` (a listening socket's, for one session thread) and its inode. The
+   * caller owns it: it goes to a thread, or is closed with {@link closeOrphan}.
+   */
+  duplicate(fd: number): HandedSocket;
+}
+
+/** The fd of a net handle (a `Socket` or a `Server`), or undefined when it has none. */
+function handleFd(handled: Socket | Server): number | undefined {
+  const fd = (handled as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * A duplicate of a listening `server`'s fd (docs/architecture.md, "Who accepts"): main keeps it
+ * for the broker's life, to give every session thread its own duplicate, and closes `server`
+ * itself so it never accepts. The port stays bound while any duplicate is open. Undefined when
+ * the addon is missing or `server` has no fd (then main keeps accepting).
+ */
+export function duplicateListener(server: Server): HandedSocket | undefined {
+  const handoff = fdHandoff();
+  const fd = handleFd(server);
+  if (handoff === undefined || fd === undefined) return undefined;
+  return handoff.duplicate(fd);
 }
 
 let addon: NativeFd | null | undefined;
@@ -88,21 +112,24 @@ function load(): FdHandoff | null {
   const native = nativeFd();
   if (native === null) return null;
   const inode = native.inode ?? ((fd: number) => fstatSync(fd).ino);
+  const duplicate = (fd: number): HandedSocket => {
+    const copy = native.dup(fd);
+    try {
+      return { fd: copy, ino: inode(copy) };
+    } catch (err) {
+      native.close(copy);
+      throw err;
+    }
+  };
   return {
     handOff(socket: Socket): HandedSocket | undefined {
-      const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-      if (typeof fd !== 'number' || fd < 0) return undefined;
-      const copy = native.dup(fd);
-      let ino: number;
-      try {
-        ino = inode(copy);
-      } catch (err) {
-        native.close(copy);
-        throw err;
-      }
+      const fd = handleFd(socket);
+      if (fd === undefined) return undefined;
+      const handed = duplicate(fd);
       socket.destroy();
-      return { fd: copy, ino };
+      return handed;
     },
+    duplicate,
     closeOrphan(handed: HandedSocket): void {
       try {
         if (inode(handed.fd) === handed.ino) native.close(handed.fd);

@@ -31,6 +31,15 @@ export interface BrokerOptions {
    */
   socketHandoff?: boolean;
   /**
+   * Let the session threads accept client sockets themselves: each listens on a duplicate of
+   * the listening socket, reads and decodes the first packet (bounded by `connectTimeout` and
+   * `maxPacketSize`) and asks main only where the session lives; main keeps the session
+   * directory, the limits, takeovers and crash wills, but reads no socket. Effective only with
+   * the socket hand-off (`socketHandoff` and the native addon) and the M:N placement (not
+   * `threadPerSession`); otherwise main accepts every socket. Default `true`.
+   */
+  acceptOnSessionThreads?: boolean;
+  /**
    * V8 young-generation size of each session thread, in MiB (worker `resourceLimits`), M:N
    * placement only (with `threadPerSession` V8's default applies). V8 grows it after bursts of
    * allocation and keeps it; smaller means less memory and more frequent minor collections.
@@ -127,6 +136,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     threads: availableParallelism(),
     threadPerSession: false,
     socketHandoff: true,
+    acceptOnSessionThreads: true,
     threadYoungGenerationMb: 8,
     threadStartTimeoutMs: 30_000,
     maxConnections: 1000,
@@ -185,6 +195,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   threads: integer(1, 1024),
   threadPerSession: boolean,
   socketHandoff: boolean,
+  acceptOnSessionThreads: boolean,
   threadYoungGenerationMb: integer(1, 1024),
   threadStartTimeoutMs: integer(1, 3_600_000),
   maxConnections: integer(1, 1_000_000),

@@ -5,7 +5,7 @@
  */
 import type { SessionId } from '../register/types.js';
 import { ConnectionState, type ClientConnection } from './client-connection.js';
-import type { AttachMessage, ToSession, WithoutSession } from './thread-messages.js';
+import type { ToSession, WithoutSession } from './thread-messages.js';
 import type { ThreadLink } from './thread-links.js';
 import type { FdHandoff } from './fd-handoff.js';
 
@@ -49,25 +49,18 @@ export class SessionEntry {
   }
 
   /**
-   * Gives `connection` to this session: its socket itself when `handoff` is given and the socket
-   * can be handed off, else a relay; its first bytes go with the attach either way.
+   * Gives `connection` to this session: the socket its accepting thread (this session's) holds,
+   * its socket itself when `handoff` is given and the socket can be handed off, else a relay;
+   * its first bytes go with the attach (or stay on the accepting thread).
    */
   attach(connection: ClientConnection, assignedClientId: string | undefined, handoff: FdHandoff | undefined): void {
     const held = this.connections;
     // concat(), not push() or a spread: those leave room for 16 more (~150 bytes) never used.
     this.connections = held === undefined ? connection : Array.isArray(held) ? held.concat([connection]) : [held, connection];
     this.lastAttached = connection.id;
-    const bytes = connection.takeFirstBytes();
-    const handed = handoff === undefined ? undefined : connection.handOffTo(this, handoff);
-    if (handed === undefined) connection.relayTo(this);
-    // A handed-off socket's thread reads the peer's address from its own socket, and only when
-    // it logs it; a relayed one's thread has no socket, so main's address goes with the attach.
-    const attach: Omit<AttachMessage, 'session'> =
-      handed !== undefined
-        ? { t: 'attach', connection: connection.id, bytes, fd: handed.fd }
-        : { t: 'attach', connection: connection.id, bytes, remote: connection.remote };
+    const attach = connection.attachTo(this, handoff);
     if (assignedClientId !== undefined) attach.assignedClientId = assignedClientId;
-    this.post(attach, bytes.map((b) => b.buffer as ArrayBuffer));
+    this.post(attach, attach.bytes.map((b) => b.buffer as ArrayBuffer));
   }
 
   /** The connection with this id, while it is this session's. */

@@ -24,9 +24,13 @@ export const CounterWord = {
    * it (the threads' links are not ordered with each other).
    */
   retainedMessages: 4,
+  /** Connections closed because no CONNECT arrived within `connectTimeout` (main or a session thread accepted them). */
+  connectTimeouts: 5,
+  /** Connections closed because their first packet was not a CONNECT [MQTT-3.1.0-1]. */
+  notConnectFirst: 6,
 } as const;
 
-const WORDS = 5;
+const WORDS = 7;
 
 export class SharedCounters {
   private readonly words: Int32Array;

@@ -9,7 +9,8 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import type { FromSession, FromThread, MailboxOffer, ThreadTask, ToSession, ToThread } from './thread-messages.js';
+import type { FromListener, FromSession, FromThread, MailboxOffer, ThreadTask, ToListener, ToSession, ToThread } from './thread-messages.js';
+import type { HandedSocket } from './fd-handoff.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { Placement } from './session-pool.js';
 
@@ -36,8 +37,17 @@ export class SessionThreadStartError extends Error {
 export interface ThreadEvents {
   /** One item a session of `link`'s thread sent, in order. */
   fromSession(link: ThreadLink, message: FromSession): void;
+  /** One item the thread's listener sent (thread-listener.ts), in order with the sessions' items. */
+  fromListener(link: ThreadLink, message: FromListener): void;
+  /** The thread said `ready` (a replacement too). */
+  ready(link: ThreadLink): void;
   /** The thread died (its host task failed); its sessions are lost. */
   died(link: ThreadLink, err: unknown): void;
+}
+
+/** Whether a thread's item comes from its listener rather than from one of its sessions. */
+function fromListener(item: FromSession | FromListener): item is FromListener {
+  return item.t === 'accepted' || item.t === 'released' || item.t === 'listening';
 }
 
 /** Main's end of one worker thread. */
@@ -50,12 +60,21 @@ export class ThreadLink implements Flushable {
   /** Settles when the thread says `ready`, or rejects when it ends first (see {@link ThreadLinks.startMinimum}). */
   readonly ready: Promise<void>;
   private settleReady!: { resolve: () => void; reject: (err: SessionThreadStartError) => void };
-  private items: ToSession[] = [];
+  /**
+   * The duplicate of the listening socket main sent this thread and the thread has not yet
+   * said it opened (`listening`): main's to close if the thread dies first (listener-duplicates.ts).
+   */
+  listenFd: HandedSocket | undefined;
+  /** The thread said `listening`: it accepts on its own duplicate (listener-duplicates.ts). */
+  listening = false;
+  private items: (ToSession | ToListener)[] = [];
   private transfer: ArrayBuffer[] = [];
 
   constructor(
     readonly port: MessagePort,
     private readonly batch: TurnBatch,
+    /** The thread's place in start order over the broker's life (0 first; test hooks pick threads by it). */
+    readonly ordinal: number,
   ) {
     this.ready = new Promise<void>((resolve, reject) => (this.settleReady = { resolve, reject }));
     // Only start-up awaits it; a replacement thread that fails is reported through `died`.
@@ -76,7 +95,7 @@ export class ThreadLink implements Flushable {
   }
 
   /** Queues `message` for this turn's batch to the thread; `transfer` moves with it. */
-  send(message: ToSession, transfer?: readonly ArrayBuffer[]): void {
+  send(message: ToSession | ToListener, transfer?: readonly ArrayBuffer[]): void {
     if (this.state === ThreadState.Gone) return;
     this.items.push(message);
     if (transfer !== undefined) for (const buffer of transfer) this.transfer.push(buffer);
@@ -99,6 +118,7 @@ export class ThreadLinks {
   /** Mailbox ends for threads that have not said `ready` yet. */
   private readonly waiting = new Map<number, MessagePort[]>();
   private closed = false;
+  private started = 0;
   /** {@link startMinimum} waits for its threads: one that dies before it is ready is not replaced. */
   private startingUp = false;
 
@@ -139,12 +159,17 @@ export class ThreadLinks {
 
   /**
    * The thread for a new session: the least loaded one with room, or a new thread when all are
-   * full and the placement allows more; undefined when there is no room anywhere.
+   * full and the placement allows more; undefined when there is no room anywhere. `prefer` (the
+   * thread that accepted the socket) wins when it is among the least loaded: the socket then
+   * stays where it is, and the load stays as even as without it.
    */
-  place(): ThreadLink | undefined {
+  place(prefer?: ThreadLink): ThreadLink | undefined {
     let best: ThreadLink | undefined;
     for (const link of this.links) {
       if (link.sessions < this.placement.sessionsPerThread && (best === undefined || link.sessions < best.sessions)) best = link;
+    }
+    if (best !== undefined && prefer !== undefined && prefer !== best && prefer.state !== ThreadState.Gone && prefer.sessions <= best.sessions) {
+      best = prefer;
     }
     if (best === undefined && this.links.length < this.placement.maxThreads) best = this.start();
     if (best !== undefined) best.sessions++;
@@ -163,6 +188,11 @@ export class ThreadLinks {
     link.port.postMessage({ t: 'mailbox', to, port } satisfies MailboxOffer, [port]);
   }
 
+  /** The threads started and not gone. */
+  all(): readonly ThreadLink[] {
+    return this.links;
+  }
+
   /** Closes every link (each thread's host task then ends) and every held mailbox end. */
   close(): void {
     this.closed = true;
@@ -179,7 +209,7 @@ export class ThreadLinks {
 
   private start(): ThreadLink {
     const { port1, port2 } = new MessageChannel();
-    const link = new ThreadLink(port1, this.batch);
+    const link = new ThreadLink(port1, this.batch, this.started++);
     this.links.push(link);
     port1.on('message', (message: FromThread) => this.receive(link, message));
     const task: ThreadTask = { port: port2 };
@@ -218,7 +248,10 @@ export class ThreadLinks {
   private receive(link: ThreadLink, message: FromThread): void {
     switch (message.t) {
       case 'batch':
-        for (const item of message.items) this.events.fromSession(link, item);
+        for (const item of message.items) {
+          if (fromListener(item)) this.events.fromListener(link, item);
+          else this.events.fromSession(link, item);
+        }
         return;
       case 'mailbox':
         return this.forward(message.to, message.port);
@@ -229,6 +262,7 @@ export class ThreadLinks {
         const waiting = this.waiting.get(message.threadId);
         this.waiting.delete(message.threadId);
         for (const port of waiting ?? []) this.forward(message.threadId, port);
+        this.events.ready(link);
         return;
       }
     }

@@ -38,6 +38,8 @@ export interface WorkerSetup {
   /** `SessionConfig` options (plain data, validated on the main thread first). */
   readonly sessionOptions: Record<string, unknown>;
   readonly maxPacketSize: number;
+  /** Milliseconds a socket a session thread accepted has to deliver its CONNECT. */
+  readonly connectTimeout: number;
   readonly relayBufferBytes: number;
   readonly logLevel: string;
 }
@@ -62,6 +64,11 @@ export interface AttachMessage {
   remote?: string;
   /** The socket itself, as a duplicate fd the session's thread now owns (see `fd-handoff.ts`). */
   fd?: number;
+  /**
+   * The socket is one this thread accepted and still holds (its {@link AcceptedMessage.local}):
+   * the session takes it and the bytes read with its CONNECT from the thread's listener; `bytes` is empty.
+   */
+  local?: number;
 }
 /** More bytes from a connection's socket (their buffers transferred). */
 export interface InMessage {
@@ -125,10 +132,44 @@ export type ToSession =
  */
 export type WithoutSession<M> = M extends { session: SessionId } ? Omit<M, 'session'> : never;
 
+// ---- main → thread link, for the thread's listener (thread-listener.ts) ----
+
+/** Listen on `fd`, a duplicate of the broker's listening socket this thread now owns. */
+export interface ListenMessage {
+  t: 'listen';
+  fd: number;
+}
+/** Stop listening, and close the connections main has not been told about (the broker is closing). */
+export interface UnlistenMessage {
+  t: 'unlisten';
+}
+/**
+ * The accepted connection `local` belongs to a session on another thread: duplicate its fd,
+ * close this thread's socket and send both back ({@link ReleasedMessage}) as main connection `connection`.
+ */
+export interface ReleaseMessage {
+  t: 'release';
+  local: number;
+  connection: number;
+}
+/** Refuse the accepted connection `local`: write `connack` (main's answer) and close. */
+export interface RefuseMessage {
+  t: 'refuse';
+  local: number;
+  connack: Uint8Array;
+}
+/** Close the accepted connection `local` (the broker is closing). */
+export interface DropMessage {
+  t: 'drop';
+  local: number;
+}
+
+export type ToListener = ListenMessage | UnlistenMessage | ReleaseMessage | RefuseMessage | DropMessage;
+
 /** Everything main sends one thread in one event-loop turn, in order. */
 export interface ToThreadBatch {
   t: 'batch';
-  items: ToSession[];
+  items: (ToSession | ToListener)[];
 }
 
 // ---- thread link → main ----
@@ -184,10 +225,44 @@ export interface EndedMessage {
 
 export type FromSession = OutMessage | RetainMessage | RetainedQueryMessage | EndingMessage | ClosedMessage | EndedMessage;
 
+// ---- thread link → main, from the thread's listener ----
+
+/** The thread opened its duplicate of the listening socket (it closes with the thread from now on). */
+export interface ListeningMessage {
+  t: 'listening';
+}
+/**
+ * A socket this thread accepted sent a CONNECT: where does it go? Only what main decides with
+ * (and keeps) crosses; the socket and its bytes stay on the thread under `local` until main
+ * answers with an attach, a {@link ReleaseMessage}, a {@link RefuseMessage} or a {@link DropMessage}.
+ */
+export interface AcceptedMessage {
+  t: 'accepted';
+  /** The thread's number for the connection. */
+  local: number;
+  /** The CONNECT's client id ('' when the client left it to the server). */
+  clientId: string;
+  protocolVersion: number;
+  /** The CONNECT's will as main keeps it for crash wills (`kept-will.ts`), when it has one. */
+  will?: import('./kept-will.js').PackedWill;
+  /** The peer's `address:port`, only when main's warn lines (a capacity refusal) could name it. */
+  remote?: string;
+}
+/** The answer to a {@link ReleaseMessage}: the socket as a duplicate fd (undefined: it had closed) and its unread bytes. */
+export interface ReleasedMessage {
+  t: 'released';
+  connection: number;
+  fd?: number;
+  ino?: number;
+  bytes: Uint8Array[];
+}
+
+export type FromListener = ListeningMessage | AcceptedMessage | ReleasedMessage;
+
 /** Everything one thread's sessions sent main in one event-loop turn, in order. */
 export interface FromThreadBatch {
   t: 'batch';
-  items: FromSession[];
+  items: (FromSession | FromListener)[];
 }
 
 /**

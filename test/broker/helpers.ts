@@ -69,7 +69,9 @@ export class RawClient {
       this.waiter?.();
     });
     socket.on('error', () => {});
-    this.closedPromise = once(socket, 'close').then(() => {
+    // Not events.once: it rejects on 'error', and a reset connection (ECONNRESET: a thread that
+    // held the socket with unread bytes died) emits 'error' before its 'close'.
+    this.closedPromise = new Promise<void>((resolve) => socket.once('close', () => resolve())).then(() => {
       this.closed = true;
       this.waiter?.();
     });

@@ -19,9 +19,9 @@ function fakeConnection(id: number): ClientConnection {
     id,
     remote: `127.0.0.1:${1000 + id}`,
     state: ConnectionState.AwaitingConnect,
-    takeFirstBytes: () => [],
-    relayTo(): void {
+    attachTo() {
       connection.state = ConnectionState.Relaying;
+      return { t: 'attach', connection: id, bytes: [], remote: connection.remote };
     },
   };
   return connection as unknown as ClientConnection;

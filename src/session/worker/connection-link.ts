@@ -56,7 +56,13 @@ export type LinkTransport =
    */
   | {
       kind: 'socket';
+      /** The hand-off's duplicate fd, which the link opens; -1 when `socket` is given. */
       fd: number;
+      /**
+       * A socket this thread accepted itself (thread-listener.ts), paused, instead of an fd to
+       * open; `remote` is its peer's address if the listener read it (a closed socket has none).
+       */
+      socket?: Socket | undefined;
       events: SocketEvents;
       heldBytesLimit: number;
       written: () => void;
@@ -86,6 +92,12 @@ function onSocketError(): void {
 
 function onSocketClose(this: LinkedSocket, hadError: boolean): void {
   this[kLink].socketClosed(hadError);
+}
+
+/** The fd under `socket`'s handle (-1 once it has none). */
+function handleFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
 }
 
 /** `address:port` of `socket`'s peer, as main's log lines write it. */
@@ -149,17 +161,19 @@ export class ConnectionLink implements Flushable, BatchWritable {
     this.events = transport.events;
     this.heldBytesLimit = transport.heldBytesLimit;
     this.onWritten = transport.written;
-    this.fd = transport.fd;
     this.writer = transport.writer;
-    const socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false }) as LinkedSocket;
+    const socket = (transport.socket ?? new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false })) as LinkedSocket;
+    this.fd = transport.socket === undefined ? transport.fd : handleFd(transport.socket);
     this.socket = socket;
     socket[kLink] = this;
-    // No setNoDelay: main set TCP_NODELAY before the hand-off, and a socket option belongs to
-    // the socket, which this duplicate fd shares.
+    // No setNoDelay: the accepting server (main's or this thread's) set TCP_NODELAY, and a
+    // socket option belongs to the socket, which a duplicate fd shares.
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
-    if (transport.remoteNow) this.remoteText = peerOf(socket);
+    // An accepted socket was paused while main decided (thread-listener.ts): read on now.
+    if (transport.socket !== undefined) socket.resume();
+    if (transport.remoteNow && this.remoteText === undefined && !socket.destroyed) this.remoteText = peerOf(socket);
   }
 
   /**

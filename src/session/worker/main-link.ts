@@ -10,10 +10,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SessionId } from '../../register/types.js';
 import type {
+  FromListener,
   FromSession,
   FromThread,
   MailboxOffer,
   OutMessage,
+  ToListener,
   ToSession,
   ToThread,
 } from '../../broker/thread-messages.js';
@@ -21,8 +23,8 @@ import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 
 /** What the thread does with what main sends. */
 export interface MainLinkEvents {
-  /** One message for one of the thread's sessions (or one to start). */
-  session(message: ToSession): void;
+  /** One message for one of the thread's sessions (or one to start), or for its listener. */
+  session(message: ToSession | ToListener): void;
   /** The receiving end of a mailbox another thread opened to this one. */
   mailbox(port: MessagePort): void;
   /** Main closed the link: the broker is closing or gone. */
@@ -30,7 +32,7 @@ export interface MainLinkEvents {
 }
 
 export class MainLink implements Flushable {
-  private items: FromSession[] = [];
+  private items: (FromSession | FromListener)[] = [];
   private transfer: ArrayBuffer[] = [];
 
   constructor(
@@ -66,7 +68,13 @@ export class MainLink implements Flushable {
     this.queue(message);
   }
 
-  private queue(message: FromSession): void {
+  /** Queues an item of the thread's listener for this turn's batch; `transfer` moves with it. */
+  listenerEvent(item: FromListener, transfer?: ArrayBuffer[]): void {
+    if (transfer !== undefined) for (const buffer of transfer) this.transfer.push(buffer);
+    this.queue(item);
+  }
+
+  private queue(message: FromSession | FromListener): void {
     this.items.push(message);
     if (this.items.length === 1) this.batch.mark(this);
   }

@@ -192,15 +192,20 @@ export class SessionHost implements SocketEvents {
   private attach(message: AttachMessage): void {
     if (this.state === HostState.Done) {
       if (message.fd !== undefined) closeUnadopted(message.fd);
+      if (message.local !== undefined) this.thread.listener.drop(message.local);
       return;
     }
     if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
     this.lastAttached = message.connection;
+    // A socket this thread accepted: from here on one path with a handed-off fd's.
+    const taken = message.local !== undefined ? this.thread.listener.take(message.local) : undefined;
+    const bytes = taken !== undefined ? taken.bytes : message.bytes;
     const transport: LinkTransport =
-      message.fd !== undefined
+      message.fd !== undefined || taken !== undefined
         ? {
             kind: 'socket',
-            fd: message.fd,
+            fd: message.fd ?? -1,
+            socket: taken?.socket,
             events: this,
             heldBytesLimit: this.thread.relayBufferBytes,
             written: this.thread.socketWritten,
@@ -210,7 +215,7 @@ export class SessionHost implements SocketEvents {
         : { kind: 'relay', send: (out, buffer) => this.thread.toMain.send(this.sessionId, out, buffer) };
     const link = new ConnectionLink(
       message.connection,
-      message.remote,
+      message.remote ?? taken?.remote,
       transport,
       this.thread.batch,
       this.thread.maxPacketSize,
@@ -219,7 +224,10 @@ export class SessionHost implements SocketEvents {
     const links = this.links;
     this.links = links === undefined ? link : Array.isArray(links) ? links.concat([link]) : [links, link];
     if (message.assignedClientId !== undefined) this.assigned = message.assignedClientId;
-    this.input(link.id, message.bytes);
+    this.input(link.id, bytes);
+    // It closed while main decided: the session sees the CONNECT, then the loss, as it would
+    // from a handed-off fd whose peer had gone.
+    if (taken?.closedCause !== undefined) link.socketClosed(taken.closedCause === 'socket error');
   }
 
   // What this session's owned sockets report (SocketEvents): methods, not an object of closures

@@ -11,7 +11,7 @@ import type { SubscriptionRegister, SessionId } from '../../register/types.js';
 import { Fanout } from '../../broker/fanout.js';
 import { SessionThreadTable } from '../../broker/session-threads.js';
 import { SessionBacklog } from '../../broker/session-backlog.js';
-import type { MailboxBatch, ToSession, WorkerSetup } from '../../broker/thread-messages.js';
+import type { MailboxBatch, ToListener, ToSession, WorkerSetup } from '../../broker/thread-messages.js';
 import { TurnBatch } from '../../broker/turn-batch.js';
 import { SharedCounters } from '../../broker/shared-counters.js';
 import { attachRegister, type RegisterLinkHandle } from '../../broker/register-link.js';
@@ -23,6 +23,21 @@ import { MainLink } from './main-link.js';
 import { closeUnadopted } from './connection-link.js';
 import { SocketWriter } from './socket-writer.js';
 import { nativeWriteBatch } from '../../broker/fd-handoff.js';
+import { ThreadListener } from './thread-listener.js';
+
+/** Whether an item main sent the thread is for its listener rather than one of its sessions. */
+function toListener(item: ToSession | ToListener): item is ToListener {
+  switch (item.t) {
+    case 'listen':
+    case 'unlisten':
+    case 'release':
+    case 'refuse':
+    case 'drop':
+      return true;
+    default:
+      return false;
+  }
+}
 
 export class WorkerThread {
   readonly threadId = threadId;
@@ -39,6 +54,8 @@ export class WorkerThread {
   readonly relayBufferBytes: number;
   readonly log: Logger;
   readonly counters: SharedCounters;
+  /** Accepts sockets on this thread, once main sends it a listening fd (thread-listener.ts). */
+  readonly listener: ThreadListener;
 
   /** Sessions holding QoS 0 deliveries back while their connection is behind. */
   readonly holding = new Set<SessionHost>();
@@ -85,11 +102,21 @@ export class WorkerThread {
       },
       (to, port) => this.toMain.offerMailbox(to, port),
     );
+    this.listener = new ThreadListener({
+      maxPacketSize: setup.maxPacketSize,
+      connectTimeout: setup.connectTimeout,
+      counters: this.counters,
+      log: this.log,
+      send: (item, transfer) => this.toMain.listenerEvent(item, transfer),
+    });
     this.toMain = new MainLink(port, this.batch, threadId, {
-      session: (message) => this.onSessionMessage(message),
+      session: (message) => (toListener(message) ? this.listener.onMessage(message) : this.onSessionMessage(message)),
       // Mailboxes from other threads: MessagePorts whose sending ends they keep (through main).
       mailbox: (mailbox) => mailbox.on('message', (batch: MailboxBatch) => this.fanout.receive(batch)),
-      closed: () => this.resolveServed(),
+      closed: () => {
+        this.listener.close();
+        this.resolveServed();
+      },
     });
   }
 
@@ -103,6 +130,7 @@ export class WorkerThread {
     const host = this.sessions.get(message.session);
     if (host !== undefined) host.onMessage(message);
     else if (message.t === 'attach' && message.fd !== undefined) closeUnadopted(message.fd);
+    else if (message.t === 'attach' && message.local !== undefined) this.listener.drop(message.local);
   }
 
   /** A fresh core for `sessionId`. */

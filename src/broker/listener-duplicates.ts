@@ -1,0 +1,79 @@
+/**
+ * The listening socket's duplicates while the session threads accept (docs/architecture.md,
+ * "Who accepts a socket"): main's own, kept for the broker's life, and one per session thread.
+ *
+ * Invariants:
+ * - main's duplicate is opened in the listen callback, in the same tick main closes its own
+ *   `net.Server` (nothing is accepted in between), and closed by {@link close};
+ * - a thread's duplicate is main's until the thread says `listening` (it then closes with the
+ *   thread); one sent to a thread that dies first is closed by main once the thread has surely
+ *   exited, if the number still names the listening socket;
+ * - no duplicate is made while such a close is pending (the gate): fd numbers are process-wide,
+ *   and every duplicate has the same inode, so the inode check alone could not tell a new
+ *   thread's duplicate from the dead thread's.
+ */
+import type { Server } from 'node:net';
+import { duplicateListener, type FdHandoff, type HandedSocket } from './fd-handoff.js';
+import { ThreadState, type ThreadLink } from './thread-links.js';
+
+export class ListenerDuplicates {
+  /** Main's duplicate; undefined before listening, when main accepts, and after close. */
+  private own: HandedSocket | undefined;
+  /** Settles when no orphaned thread duplicate waits to be closed. */
+  private gate: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly handoff: FdHandoff,
+    /** Test hook: which threads (by start ordinal) listen. */
+    private readonly listensOn: (ordinal: number) => boolean,
+  ) {}
+
+  /** Whether the threads accept (main kept a duplicate and closed its server). */
+  get active(): boolean {
+    return this.own !== undefined;
+  }
+
+  /**
+   * In `server`'s listen callback: keeps a duplicate of its fd and closes `server`, so main never
+   * accepts. False (server untouched, main goes on accepting) when `server` has no fd to duplicate.
+   */
+  keep(server: Server): boolean {
+    this.own = duplicateListener(server);
+    if (this.own === undefined) return false;
+    server.close();
+    return true;
+  }
+
+  /** Sends ready thread `link` its own duplicate (`listen`), once, after the gate. */
+  give(link: ThreadLink): void {
+    if (this.own === undefined || !this.listensOn(link.ordinal)) return;
+    void this.gate.then(() => {
+      const own = this.own;
+      if (own === undefined || link.state !== ThreadState.Running || link.listenFd !== undefined || link.listening) return;
+      link.listenFd = this.handoff.duplicate(own.fd);
+      link.send({ t: 'listen', fd: link.listenFd.fd });
+    });
+  }
+
+  /** Thread `link` said `listening`: its duplicate is its own now. */
+  opened(link: ThreadLink): void {
+    link.listenFd = undefined;
+    link.listening = true;
+  }
+
+  /** Thread `link` died: a duplicate it never opened is closed once `exited` settles. */
+  threadDied(link: ThreadLink, exited: Promise<void>): void {
+    const orphan = link.listenFd;
+    link.listenFd = undefined;
+    if (orphan === undefined) return;
+    const handoff = this.handoff;
+    this.gate = this.gate.then(() => exited).then(() => handoff.closeOrphan(orphan));
+  }
+
+  /** The broker is closing: every thread stops listening, and main's duplicate is closed. */
+  close(links: readonly ThreadLink[]): void {
+    for (const link of links) link.send({ t: 'unlisten' });
+    if (this.own !== undefined) this.handoff.closeOrphan(this.own);
+    this.own = undefined;
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * A session thread's listener (docs/architecture.md, "Who accepts a socket"): the thread
+ * listens on its own duplicate of the broker's listening socket, and for each socket it
+ * accepts reads the first packet, bounded by `connectTimeout` and `maxPacketSize`, exactly as
+ * main does when it accepts. A CONNECT is announced to main (`accepted`: the client id and what
+ * main keeps for crash wills, nothing more); the socket and its bytes wait here, unread beyond
+ * the CONNECT's chunk, until main answers:
+ * - `attach` with `local` (a session of this thread): the session takes the socket ({@link take});
+ * - `release`: the session lives on another thread: the socket leaves as a duplicate fd with
+ *   its unread bytes, through main, as main's own hand-off does (`broker/fd-handoff.ts`);
+ * - `refuse`: write main's CONNACK and close; `drop`: close (the broker is closing).
+ *
+ * Invariants: a pending connection is this thread's alone (main never sees the socket); it
+ * stays listed here from accept until main answers, even after its socket closed, so every
+ * answer finds it; one main knows nothing of (still reading its first packet) is closed when
+ * the listener stops. If the thread dies, its listener and pending sockets close with it.
+ * No protocol rule lives here beyond "the first packet must be CONNECT" [MQTT-3.1.0-1]; what
+ * to answer an undecodable one is `answerUndecodableConnect`'s decision.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { IConnectPacket, Packet } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import { DecodeError, PacketDecoder } from '../../protocol/decoder.js';
+import { encodePacket } from '../../protocol/encoder.js';
+import { answerUndecodableConnect } from '../core/connect.js';
+import { CounterWord, type SharedCounters } from '../../broker/shared-counters.js';
+import { fdHandoff } from '../../broker/fd-handoff.js';
+import { keepWill, packWill } from '../../broker/kept-will.js';
+import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
+
+/** What the listener needs of its thread. */
+export interface ListenerContext {
+  readonly maxPacketSize: number;
+  readonly connectTimeout: number;
+  readonly counters: SharedCounters;
+  readonly log: Logger;
+  /** Queues `item` on the thread's link to main (this turn's batch), `transfer` moving with it. */
+  send(item: FromListener, transfer?: ArrayBuffer[]): void;
+}
+
+/** A socket main gave to one of this thread's sessions, with what was read from it. */
+export interface TakenSocket {
+  readonly socket: Socket;
+  /** Bytes read: the CONNECT first, and whatever came in the same chunks. */
+  readonly bytes: Uint8Array[];
+  /** Why it closed while main decided; undefined while it is open. */
+  readonly closedCause: string | undefined;
+  /** The peer's address, if it was read (for a socket that closed since). */
+  readonly remote: string | undefined;
+}
+
+/** How long a refused socket may take to flush its CONNACK. */
+const LINGER_MS = 5000;
+
+const enum PendingState {
+  /** Reading the first packet; main knows nothing of it. */
+  Reading,
+  /** Its CONNECT went to main; the socket is paused until main answers. */
+  Asked,
+}
+
+// The pending socket's listeners are shared functions that find their record on the socket
+// (Node calls a listener with the socket as `this`), removed when a session takes it.
+const kPending = Symbol('weft.pending');
+type PendingSocket = Socket & { [kPending]: PendingConnection };
+
+function onPendingData(this: PendingSocket, chunk: Buffer): void {
+  this[kPending].data(chunk);
+}
+function onPendingError(): void {
+  // 'close' follows.
+}
+function onPendingClose(this: PendingSocket, hadError: boolean): void {
+  this[kPending].closed(hadError ? 'socket error' : 'connection closed by peer');
+}
+
+class PendingConnection {
+  state = PendingState.Reading;
+  decoder: PacketDecoder | undefined;
+  readonly bytes: Uint8Array[] = [];
+  timer: NodeJS.Timeout | undefined;
+  closedCause: string | undefined;
+  private remoteText: string | undefined;
+
+  constructor(
+    readonly local: number,
+    readonly socket: PendingSocket,
+    private readonly listener: ThreadListener,
+    limits: { maxPacketSize: number; connectTimeout: number },
+  ) {
+    // The CONNECT's will may be published by main (crash wills), User Properties in the order
+    // received [MQTT-3.1.3-10]: the same decoder main uses.
+    this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
+    socket[kPending] = this;
+    socket.on('data', onPendingData);
+    socket.on('error', onPendingError);
+    socket.on('close', onPendingClose);
+    this.timer = setTimeout(() => listener.timedOut(this), limits.connectTimeout);
+  }
+
+  /** The peer's `address:port`, read on first use (a `getpeername(2)`); '' once closed unread. */
+  get remote(): string {
+    return (this.remoteText ??= this.socket.remoteAddress === undefined ? '' : `${this.socket.remoteAddress}:${this.socket.remotePort}`);
+  }
+
+  /** The peer's address if it was read already. */
+  get remoteIfRead(): string | undefined {
+    return this.remoteText;
+  }
+
+  data(chunk: Buffer): void {
+    this.bytes.push(chunk);
+    if (this.state !== PendingState.Reading || this.decoder === undefined) return;
+    let packets: Packet[];
+    try {
+      packets = this.decoder.push(chunk);
+    } catch (err) {
+      this.decoder = undefined;
+      this.stopTimer();
+      return this.listener.undecodable(this, err);
+    }
+    if (packets.length === 0) return;
+    this.decoder = undefined;
+    this.stopTimer();
+    this.listener.firstPacket(this, packets[0]!);
+  }
+
+  closed(cause: string): void {
+    this.stopTimer();
+    this.closedCause = cause;
+    this.listener.pendingClosed(this);
+  }
+
+  /** The socket is no longer this record's: its listeners go, the session's come. */
+  detach(): void {
+    this.stopTimer();
+    this.socket.off('data', onPendingData);
+    this.socket.off('error', onPendingError);
+    this.socket.off('close', onPendingClose);
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export class ThreadListener {
+  private server: Server | undefined;
+  /** Accepted connections no session took yet, by their local number. */
+  private readonly pending = new Map<number, PendingConnection>();
+  private nextLocal = 1;
+
+  constructor(private readonly ctx: ListenerContext) {}
+
+  /** One message from main for the listener. */
+  onMessage(message: ToListener): void {
+    switch (message.t) {
+      case 'listen':
+        return this.listen(message.fd);
+      case 'unlisten':
+        return this.close();
+      case 'release':
+        return this.release(message.local, message.connection);
+      case 'refuse':
+        return this.refuse(message.local, message.connack);
+      case 'drop':
+        return this.drop(message.local);
+    }
+  }
+
+  /**
+   * Hands the accepted connection `local` to a session of this thread (main's attach). Its
+   * socket is paused: the session's link resumes it once its own listeners are on.
+   */
+  take(local: number): TakenSocket | undefined {
+    const pending = this.pending.get(local);
+    if (pending === undefined) return undefined;
+    this.pending.delete(local);
+    pending.detach();
+    return { socket: pending.socket, bytes: pending.bytes, closedCause: pending.closedCause, remote: pending.remoteIfRead };
+  }
+
+  /** Closes the accepted connection `local` (its session is gone, or the broker is closing). */
+  drop(local: number): void {
+    this.take(local)?.socket.destroy();
+  }
+
+  /** Stops listening; connections main does not know of yet are closed (the broker is closing). */
+  close(): void {
+    this.server?.close();
+    this.server = undefined;
+    for (const pending of [...this.pending.values()]) {
+      if (pending.state === PendingState.Reading) {
+        this.pending.delete(pending.local);
+        pending.detach();
+        pending.socket.destroy();
+      }
+    }
+  }
+
+  private listen(fd: number): void {
+    if (this.server !== undefined) this.server.close();
+    // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
+    // sees it (a socket option belongs to the socket, so a released duplicate keeps it).
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket as PendingSocket));
+    server.on('error', (err) => this.ctx.log.error({ err }, 'listener error'));
+    // Documented form: a handle's fd (net.Server.listen({ fd })). The server owns it from here
+    // and closes it with itself, or with the thread.
+    server.listen({ fd });
+    this.server = server;
+    this.ctx.send({ t: 'listening' });
+  }
+
+  private accept(socket: PendingSocket): void {
+    if (this.server === undefined) {
+      socket.destroy();
+      return;
+    }
+    const local = this.nextLocal++;
+    this.pending.set(local, new PendingConnection(local, socket, this, this.ctx));
+  }
+
+  /** PendingConnection: its first packet decoded. */
+  firstPacket(pending: PendingConnection, packet: Packet): void {
+    if (packet.cmd !== 'connect') {
+      // [MQTT-3.1.0-1] the first packet from a client must be CONNECT.
+      this.ctx.counters.add(CounterWord.notConnectFirst);
+      if (this.ctx.log.isLevelEnabled('warn')) this.ctx.log.warn({ remote: pending.remote, cmd: packet.cmd }, 'first packet is not CONNECT [MQTT-3.1.0-1]');
+      return this.discard(pending);
+    }
+    const connect = packet as IConnectPacket;
+    pending.state = PendingState.Asked;
+    // Nothing more is read until main answers: what came with the CONNECT is kept, the rest
+    // waits in the socket (and the kernel), bounded by the stream's high-water mark.
+    pending.socket.pause();
+    const accepted: AcceptedMessage = { t: 'accepted', local: pending.local, clientId: connect.clientId, protocolVersion: connect.protocolVersion ?? 4 };
+    if (connect.will) accepted.will = packWill(keepWill(connect));
+    // Main names the peer in its warn lines (a capacity refusal): sent only where they are logged.
+    if (this.ctx.log.isLevelEnabled('warn')) accepted.remote = pending.remote;
+    this.ctx.send(accepted);
+  }
+
+  /**
+   * PendingConnection: the first packet did not decode. Answered here as main answers one it
+   * accepted: the client id is unknown, so no session can.
+   */
+  undecodable(pending: PendingConnection, error: unknown): void {
+    const fault = error instanceof DecodeError ? error.kind : 'malformed';
+    this.ctx.counters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
+    const answer = answerUndecodableConnect(Buffer.concat(pending.bytes), fault);
+    if (this.ctx.log.isLevelEnabled('warn')) {
+      this.ctx.log.warn({ remote: pending.remote, err: (error as Error)?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
+    }
+    if (answer.connack === undefined) return this.discard(pending);
+    this.pending.delete(pending.local);
+    pending.detach();
+    writeAndClose(pending.socket, encodePacket(answer.connack, answer.version));
+  }
+
+  /** PendingConnection: no CONNECT within `connectTimeout`. */
+  timedOut(pending: PendingConnection): void {
+    pending.timer = undefined;
+    this.ctx.counters.add(CounterWord.connectTimeouts);
+    if (this.ctx.log.isLevelEnabled('warn')) this.ctx.log.warn({ remote: pending.remote, connectTimeout: this.ctx.connectTimeout }, 'no CONNECT in time');
+    this.discard(pending);
+  }
+
+  /** PendingConnection: its socket closed. One main was told of stays until main answers. */
+  pendingClosed(pending: PendingConnection): void {
+    if (pending.state === PendingState.Reading) this.pending.delete(pending.local);
+  }
+
+  private discard(pending: PendingConnection): void {
+    this.pending.delete(pending.local);
+    pending.detach();
+    pending.socket.destroy();
+  }
+
+  /**
+   * The session of `local` lives on another thread: its socket leaves as a duplicate fd, with
+   * every byte read and not consumed (the CONNECT's chunks and what the paused stream buffered),
+   * all in this tick, so nothing read is lost with this thread's handle.
+   */
+  private release(local: number, connection: number): void {
+    const taken = this.take(local);
+    const handoff = fdHandoff();
+    if (taken === undefined || taken.closedCause !== undefined || taken.socket.destroyed || handoff === undefined) {
+      taken?.socket.destroy();
+      this.ctx.send({ t: 'released', connection, bytes: [] });
+      return;
+    }
+    const socket = taken.socket;
+    const chunks = taken.bytes;
+    for (let chunk: Buffer | null = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
+    const handed = handoff.handOff(socket);
+    if (handed === undefined) {
+      socket.destroy();
+      this.ctx.send({ t: 'released', connection, bytes: [] });
+      return;
+    }
+    // One unpooled buffer, which can be transferred (a socket chunk may share its memory).
+    const joined = Buffer.allocUnsafeSlow(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      joined.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    this.ctx.send({ t: 'released', connection, fd: handed.fd, ino: handed.ino, bytes: [joined] }, [joined.buffer as ArrayBuffer]);
+  }
+
+  private refuse(local: number, connack: Uint8Array): void {
+    const taken = this.take(local);
+    if (taken === undefined) return;
+    if (taken.closedCause !== undefined) return void taken.socket.destroy();
+    writeAndClose(taken.socket, connack);
+  }
+}
+
+/**
+ * Writes `bytes` and closes; a peer that does not read them within `LINGER_MS` is cut off, so
+ * a closing socket cannot hold its buffers forever.
+ */
+function writeAndClose(socket: Socket, bytes: Uint8Array): void {
+  socket.on('error', onPendingError);
+  socket.write(bytes);
+  socket.end(() => socket.destroy());
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  socket.once('close', () => clearTimeout(linger));
+}

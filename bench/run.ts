@@ -33,6 +33,8 @@ interface Options {
   relay: boolean;
   /** Weft with `acceptOnSessionThreads: false`: main accepts every socket and reads its CONNECT. */
   mainAccepts: boolean;
+  /** Weft's `threadYoungGenerationMb`; undefined: its default. */
+  threadYoungMb: number | undefined;
   repeat: number;
   outDir: string;
   settings: Settings;
@@ -48,6 +50,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
                     bytes: the path used where the native hand-off addon is missing)
   --main-accepts    run Weft with acceptOnSessionThreads: false (main accepts every socket and
                     reads its CONNECT, then hands it off)
+  --thread-young-mb N  run Weft with threadYoungGenerationMb: N (its session threads' young
+                    generation, MiB; default: Weft's default)
   --duration S      measured seconds per run (default 5; --quick: 1)
   --warmup S        unmeasured seconds before each run (default 1; --quick: 0.5)
   --repeat N        runs per scenario and broker; the table shows medians (default 1)
@@ -86,6 +90,7 @@ function parseArgs(argv: readonly string[]): Options {
     threadPerSession: false,
     relay: false,
     mainAccepts: false,
+    threadYoungMb: undefined,
     repeat: 1,
     outDir: path.resolve('bench/results'),
     settings: { durationS: quick ? 1 : 5, warmupS: quick ? 0.5 : 1, quick, payloadBytes: 32, idleSettleS: quick ? 2 : 20 },
@@ -104,6 +109,9 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--main-accepts':
         options.mainAccepts = true;
+        break;
+      case '--thread-young-mb':
+        options.threadYoungMb = positive(value(), arg, true, 1024);
         break;
       case '--scenarios': {
         const wanted = list(value(), arg);
@@ -172,7 +180,9 @@ async function runOnce(scenario: Scenario, name: BrokerName, options: Options, c
   const threadPerSession = name === 'weft' && options.threadPerSession;
   const relay = name === 'weft' && options.relay;
   const mainAccepts = name === 'weft' && options.mainAccepts;
-  const launch = () => launchBroker({ name, cpuSet, threadPerSession, relay, mainAccepts, ...(threads !== undefined ? { threads } : {}) });
+  const threadYoungMb = name === 'weft' ? options.threadYoungMb : undefined;
+  const launch = () =>
+    launchBroker({ name, cpuSet, threadPerSession, relay, mainAccepts, ...(threads !== undefined ? { threads } : {}), ...(threadYoungMb !== undefined ? { threadYoungMb } : {}) });
   let broker = await launch();
   const relaunch = async () => {
     await broker.stop();

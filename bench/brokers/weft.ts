@@ -56,11 +56,14 @@ await serveUntilStopped(async () => {
   if (process.argv.includes('--relay')) options.socketHandoff = false;
   const mainAccepts = process.argv.includes('--main-accepts');
   if (mainAccepts) options.acceptOnSessionThreads = false;
+  const youngAt = process.argv.indexOf('--thread-young-mb');
+  const threadYoungMb = youngAt < 0 ? undefined : Number(process.argv[youngAt + 1]);
+  if (threadYoungMb !== undefined) options.threadYoungGenerationMb = threadYoungMb;
   const broker = await startBroker(options);
   if (typeof broker?.port !== 'number' || broker.port <= 0) throw new Error('startBroker resolved without a port');
   return {
     port: broker.port,
-    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}${threadPerSession ? ' (thread per session)' : ''}${mainAccepts ? ' (main accepts)' : ''}`,
+    version: `weft ${packageVersion()}${threads !== undefined ? ` (threads ${threads})` : ''}${threadPerSession ? ' (thread per session)' : ''}${mainAccepts ? ' (main accepts)' : ''}${threadYoungMb !== undefined ? ` (thread young generation ${threadYoungMb} MiB)` : ''}`,
     close: () => broker.close(),
   };
 });

@@ -22,6 +22,8 @@ export interface BrokerLaunch {
   relay?: boolean;
   /** Weft only: `acceptOnSessionThreads: false`. */
   mainAccepts?: boolean;
+  /** Weft only: `threadYoungGenerationMb`. */
+  threadYoungMb?: number;
   /** Bound on start-up, in ms. */
   startTimeoutMs?: number;
 }
@@ -61,6 +63,7 @@ export async function launchBroker(launch: BrokerLaunch): Promise<RunningBroker>
   if (launch.threadPerSession === true) args.push('--thread-per-session');
   if (launch.relay === true) args.push('--relay');
   if (launch.mainAccepts === true) args.push('--main-accepts');
+  if (launch.threadYoungMb !== undefined) args.push('--thread-young-mb', String(launch.threadYoungMb));
   const command = launch.cpuSet === null ? process.execPath : 'taskset';
   const argv = launch.cpuSet === null ? args : ['-c', launch.cpuSet, process.execPath, ...args];
   const child = spawn(command, argv, {

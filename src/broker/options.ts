@@ -44,7 +44,8 @@ export interface BrokerOptions {
    * placement only (with `threadPerSession` V8's default applies). V8 grows it after bursts of
    * allocation and keeps it; smaller means less memory and more frequent minor collections.
    * V8 splits it into semi-spaces of a power of two: 4–6 give two of 2 MiB, 7–12 two of 4 MiB.
-   * Default `8`.
+   * `8` trades ~2 KiB more per idle connection for fewer collections under saturating
+   * fan-outs (docs/performance.md, "Ninth round"). Default `4`.
    */
   threadYoungGenerationMb?: number;
   /**
@@ -137,7 +138,7 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     threadPerSession: false,
     socketHandoff: true,
     acceptOnSessionThreads: true,
-    threadYoungGenerationMb: 8,
+    threadYoungGenerationMb: 4,
     threadStartTimeoutMs: 30_000,
     maxConnections: 1000,
     maxSessions: 1000,

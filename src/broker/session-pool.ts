@@ -71,8 +71,8 @@ export function createSessionPool(
     atomics: 'disabled',
     idleTimeout: Infinity,
     // V8 grows a young generation up to ~48 MiB per isolate after a burst of allocation (say,
-    // thousands of connections at once) and keeps it: capped here, measured with no loss of
-    // throughput at 8 MiB (docs/performance.md).
+    // thousands of connections at once) and keeps it: capped here (threadYoungGenerationMb,
+    // default 4; what each size costs: docs/performance.md, "Ninth round").
     ...(placement.youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: placement.youngGenerationMb } }),
     workerData: setup,
   });

@@ -204,6 +204,8 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly backlog: SessionBacklog;
   private readonly ids: SessionIdAllocator;
   private readonly retained: RetainedStore<RoutedMessage> & { counters?: { refusedFull: number } };
+  /** Each stored retained message's number in `CounterWord.retainSeq` (see retainedFor). */
+  private readonly retainedSeqs = new WeakMap<RoutedMessage, number>();
   private readonly fanout: Fanout;
   private readonly pool: Piscina<ThreadTask, void>;
   private readonly placement: Placement;
@@ -260,6 +262,8 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly releasing = new Map<number, ClientConnection>();
   /** Where each releasing connection goes once released (its session when the release was asked). */
   private readonly releaseTargets = new WeakMap<ClientConnection, { entry: SessionEntry; clientId: string; assigned: string | undefined }>();
+  /** While closing: called once {@link releasing} is empty (each answer may carry an fd only main can close). */
+  private releasesSettled: (() => void) | undefined;
   port = 0;
 
   constructor(
@@ -597,12 +601,19 @@ class MainBroker implements Broker, ConnectionEvents {
       if (handed !== undefined) handoff.closeOrphan(handed);
       return;
     }
-    this.releasing.delete(connection.id);
+    this.forgetRelease(connection);
     const target = this.releaseTargets.get(connection)!;
     this.releaseTargets.delete(connection);
     if (handed === undefined || this.closing !== undefined) {
       // Its socket closed on the accepting thread before it could leave (or the broker closes).
       if (handed !== undefined) handoff.closeOrphan(handed);
+      return this.releaseFailed(connection, target.entry);
+    }
+    if (target.entry.state === EntryState.Live && target.entry.lastAttached > connection.id) {
+      // A newer connection for this client id (a larger id: main decided it later) reached the
+      // session while this one was on its way. The newer one is the one that takes over
+      // [MQTT-3.1.4-3]; this one, never connected (no CONNACK), is closed, not attached after it.
+      handoff.closeOrphan(handed);
       return this.releaseFailed(connection, target.entry);
     }
     connection.released(handed, message.bytes);
@@ -613,6 +624,12 @@ class MainBroker implements Broker, ConnectionEvents {
     // Its session ended while the socket was on its way: decided again, as a new arrival.
     this.relayed--;
     this.route(connection, target.assigned === undefined ? target.clientId : '');
+  }
+
+  /** `connection`'s release is answered (or can no longer be): a closing broker may go on. */
+  private forgetRelease(connection: ClientConnection): void {
+    this.releasing.delete(connection.id);
+    if (this.releasing.size === 0) this.releasesSettled?.();
   }
 
   /**
@@ -654,10 +671,10 @@ class MainBroker implements Broker, ConnectionEvents {
         entry.connection(message.connection)?.fromWorker(message.chunks, message.consumed, message.close === true);
         return;
       case 'retain':
-        this.retain(message.topic, message.message);
+        this.retain(message.topic, message.message, message.seq);
         return;
       case 'retained?':
-        entry.post({ t: 'retained', request: message.request, messages: this.retainedFor(message.filter) });
+        entry.post({ t: 'retained', request: message.request, messages: this.retainedFor(message.filter, message.seq) });
         return;
       case 'ending':
         // Only if no connection was attached after the one the worker saw last; otherwise the
@@ -681,22 +698,31 @@ class MainBroker implements Broker, ConnectionEvents {
     if (this.directory.get(entry.clientId) === entry) this.directory.delete(entry.clientId);
   }
 
-  private retain(topic: string, message: RoutedMessage | undefined): void {
+  private retain(topic: string, message: RoutedMessage | undefined, seq: number): void {
     if (message === undefined) this.retained.delete(topic);
     else {
       const outcome = this.retained.set(message, utf8Length(topic) + message.payload.byteLength);
       if (outcome === 'refused-full') this.log.warn({ topic }, 'retained message not stored: retained store full (maxRetainedMessages / maxRetainedBytes)');
+      else this.retainedSeqs.set(message, seq);
     }
     this.sharedCounters.set(CounterWord.retainedMessages, this.retained.size);
   }
 
-  private retainedFor(filter: string): RoutedMessage[] {
+  /**
+   * The retained messages matching `filter` for a subscription made when the sequence was at
+   * `seq`: one stored after it was routed to that subscription live, so it is not sent again as
+   * a retained message [MQTT-3.3.1-9] (CounterWord.retainSeq). The links of the threads are not
+   * ordered with each other: without this, a query that a later retained PUBLISH from another
+   * thread overtook would answer with it, and the client would get it twice (RETAIN 1 the
+   * second time even with Retain As Published 0 [MQTT-3.3.1-12]).
+   */
+  private retainedFor(filter: string, seq: number): RoutedMessage[] {
     const now = Date.now();
     const out: RoutedMessage[] = [];
     for (const message of this.retained.match(filter)) {
       // An expired retained message is deleted rather than sent [MQTT-3.3.2-5].
       if (message.expiresAt !== undefined && message.expiresAt <= now) this.retained.delete(message.topic);
-      else out.push(message);
+      else if ((((this.retainedSeqs.get(message) ?? seq) - seq) | 0) <= 0) out.push(message);
     }
     this.sharedCounters.set(CounterWord.retainedMessages, this.retained.size);
     return out;
@@ -726,7 +752,7 @@ class MainBroker implements Broker, ConnectionEvents {
     // Its accepted sockets closed with it: those main asked it to release never arrive.
     for (const connection of [...this.releasing.values()]) {
       if (connection.acceptedBy !== thread) continue;
-      this.releasing.delete(connection.id);
+      this.forgetRelease(connection);
       const target = this.releaseTargets.get(connection);
       this.releaseTargets.delete(connection);
       if (target !== undefined) this.releaseFailed(connection, target.entry);
@@ -772,7 +798,7 @@ class MainBroker implements Broker, ConnectionEvents {
   private publishCrashWill(will: RoutedMessage): void {
     this.counters.crashWills++;
     // An empty payload or a zero lifetime deletes the retained message (retainedCopy).
-    if (will.retain) this.retain(will.topic, retainedCopy(will));
+    if (will.retain) this.retain(will.topic, retainedCopy(will), this.sharedCounters.next(CounterWord.retainSeq));
     this.fanout.route(will, 0);
   }
 
@@ -817,6 +843,10 @@ class MainBroker implements Broker, ConnectionEvents {
       ended.push(new Promise<void>((resolve) => this.entryDone.set(entry, resolve)));
       entry.post({ t: 'shutdown' });
     }
+    // A release asked before close() is answered with a duplicate fd that only main can close
+    // (`released`): the links stay open until each answer came (or its thread died), else the
+    // answer is dropped with the closed port and the fd, and the client's connection, stay open.
+    if (this.releasing.size > 0) ended.push(new Promise<void>((resolve) => (this.releasesSettled = resolve)));
     this.batch.flushNow();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -831,6 +861,8 @@ class MainBroker implements Broker, ConnectionEvents {
     this.threadLinks.close();
     await this.pool.destroy();
     this.workerExits.close();
+    // The threads are gone: listening duplicates they never opened are main's to close.
+    this.listeners?.closeUnopened();
     // Releases still asked for died with the threads (their sockets closed there).
     this.releasing.clear();
     for (const entry of [...this.bySession.values()]) this.cleanup(entry);

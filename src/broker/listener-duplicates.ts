@@ -21,6 +21,12 @@ export class ListenerDuplicates {
   private own: HandedSocket | undefined;
   /** Settles when no orphaned thread duplicate waits to be closed. */
   private gate: Promise<void> = Promise.resolve();
+  /**
+   * Threads that held a duplicate they had not said they opened when the broker closed: closing
+   * the links and terminating the threads can come before a thread reads its `listen`, and then
+   * nobody else closes that duplicate (the port would stay bound). See {@link closeUnopened}.
+   */
+  private unopened: ThreadLink[] = [];
 
   constructor(
     private readonly handoff: FdHandoff,
@@ -73,7 +79,23 @@ export class ListenerDuplicates {
   /** The broker is closing: every thread stops listening, and main's duplicate is closed. */
   close(links: readonly ThreadLink[]): void {
     for (const link of links) link.send({ t: 'unlisten' });
+    this.unopened = links.filter((link) => link.listenFd !== undefined);
     if (this.own !== undefined) this.handoff.closeOrphan(this.own);
     this.own = undefined;
+  }
+
+  /**
+   * After {@link close}, once every thread has exited: a duplicate a thread never said it opened
+   * is closed here if its number still names the listening socket (a thread that opened it
+   * closed it as it exited; no other duplicate of the listening socket is open any more, so the
+   * inode check cannot mistake one).
+   */
+  closeUnopened(): void {
+    for (const link of this.unopened) {
+      const orphan = link.listenFd;
+      link.listenFd = undefined;
+      if (orphan !== undefined) this.handoff.closeOrphan(orphan);
+    }
+    this.unopened = [];
   }
 }

@@ -28,9 +28,18 @@ export const CounterWord = {
   connectTimeouts: 5,
   /** Connections closed because their first packet was not a CONNECT [MQTT-3.1.0-1]. */
   notConnectFirst: 6,
+  /**
+   * Retained-message sequence (wrapping): a thread draws the next number for each retained
+   * PUBLISH before routing it; a SUBSCRIBE's retained query carries the number read after its
+   * subscription is in the register. A stored message drawn later was routed live to that
+   * subscription (it saw the subscription), so main leaves it out of the answer: the client
+   * gets it once, not again as a retained message of a subscription it predates
+   * [MQTT-3.3.1-9] (see broker.ts, retainedFor).
+   */
+  retainSeq: 7,
 } as const;
 
-const WORDS = 7;
+const WORDS = 8;
 
 export class SharedCounters {
   private readonly words: Int32Array;
@@ -45,6 +54,20 @@ export class SharedCounters {
 
   add(word: number, n = 1): void {
     Atomics.add(this.words, word, n);
+  }
+
+  /**
+   * `word`'s value read with a read-modify-write (adding 0), not a load: a later `next` on
+   * another thread then synchronizes with it, so what this thread wrote before (a subscription
+   * in the register) is visible to what that thread does after its `next` (its routing).
+   */
+  readOrdered(word: number): number {
+    return Atomics.add(this.words, word, 0);
+  }
+
+  /** Adds one to `word` and returns the new value (wrapping at 2^31). */
+  next(word: number): number {
+    return (Atomics.add(this.words, word, 1) + 1) | 0;
   }
 
   read(word: number): number {

@@ -196,6 +196,8 @@ export interface RetainMessage {
   session: SessionId;
   topic: string;
   message?: RoutedMessage;
+  /** Its number in `CounterWord.retainSeq`, drawn before it was routed. */
+  seq: number;
 }
 /** Which retained messages match `filter`? */
 export interface RetainedQueryMessage {
@@ -203,6 +205,8 @@ export interface RetainedQueryMessage {
   session: SessionId;
   request: number;
   filter: string;
+  /** `CounterWord.retainSeq` read once the subscription was in the register. */
+  seq: number;
 }
 /** The session is over as far as the core knows; `lastConnection` is the last one it saw. */
 export interface EndingMessage {

@@ -223,4 +223,19 @@ describe('broker: session threads accept connections', function () {
     await once(server, 'listening');
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
+
+  it('close() right after start frees the port: a duplicate sent to a thread that had not opened it yet is closed by main', async () => {
+    // Closed at once, a thread is often terminated before it reads its `listen`; its duplicate
+    // then has no other owner. Several rounds: one round can miss the window.
+    for (let round = 0; round < 5; round++) {
+      const broker = await testBroker({ threads: 2 });
+      const port = broker.port;
+      await broker.close();
+      const server = createServer();
+      server.listen(port, '127.0.0.1');
+      // Rejects with EADDRINUSE while a duplicate is still open.
+      await once(server, 'listening');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });

@@ -195,10 +195,16 @@ export class SessionHost implements SocketEvents {
       if (message.local !== undefined) this.thread.listener.drop(message.local);
       return;
     }
-    if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
-    this.lastAttached = message.connection;
     // A socket this thread accepted: from here on one path with a handed-off fd's.
     const taken = message.local !== undefined ? this.thread.listener.take(message.local) : undefined;
+    if (message.local !== undefined && taken === undefined) {
+      // Not reachable while main answers each `accepted` once; if it were, the connection is
+      // lost, not a relay with no socket behind it.
+      this.thread.toMain.event({ t: 'closed', session: this.sessionId, connection: message.connection, cause: 'accepted socket gone' });
+      return;
+    }
+    if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);
+    this.lastAttached = message.connection;
     const bytes = taken !== undefined ? taken.bytes : message.bytes;
     const transport: LinkTransport =
       message.fd !== undefined || taken !== undefined
@@ -438,8 +444,11 @@ export class SessionHost implements SocketEvents {
         if (congestion !== undefined && this.pausedBy === undefined) this.pause(congestion);
         return;
       }
-      case 'retain':
-        return this.post(action.message ? { t: 'retain', topic: action.topic, message: action.message } : { t: 'retain', topic: action.topic });
+      case 'retain': {
+        // Drawn before the 'route' action that follows (publish-inbound.ts): see CounterWord.retainSeq.
+        const seq = this.thread.counters.next(CounterWord.retainSeq);
+        return this.post(action.message ? { t: 'retain', topic: action.topic, message: action.message, seq } : { t: 'retain', topic: action.topic, seq });
+      }
       case 'subscribe':
         return this.registerWrite(async () => {
           // All of one SUBSCRIBE's filters in one register write (one lock hold).
@@ -467,7 +476,8 @@ export class SessionHost implements SocketEvents {
         if (this.thread.counters.read(CounterWord.retainedMessages) === 0) return;
         const request = this.nextRequest++;
         (this.retainedRequests ??= new Map()).set(request, action);
-        return this.post({ t: 'retained?', request, filter: action.filter });
+        // Read after the subscription is in the register (the SUBSCRIBE's register write came first).
+        return this.post({ t: 'retained?', request, filter: action.filter, seq: this.thread.counters.readOrdered(CounterWord.retainSeq) });
       }
       case 'close': {
         this.log(action.peerFault ? 'warn' : 'debug', { reason: action.reason, reasonCode: action.reasonCode }, 'closing connection');

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { BroadcastChannel } from 'node:worker_threads';
 import { startBrokerWith } from '../src/broker/test-hooks.js';
 import probe from './memory-probe.cjs';
+import { benchWeftOptions } from './brokers/weft-options.js';
 
 const { CHANNEL, isolateFigures } = probe;
 type IsolateFigures = ReturnType<typeof isolateFigures>;
@@ -21,12 +22,7 @@ const threadYoungGenerationMb = youngIndex < 0 ? undefined : Number(process.argv
 
 const broker = await startBrokerWith(
   {
-    port: 0,
-    host: '127.0.0.1',
-    maxConnections: 10_000,
-    maxSessions: 10_000,
-    maxInflight: 100,
-    logLevel: 'warn',
+    ...benchWeftOptions(),
     ...(threads === undefined ? {} : { threads }),
     ...(threadYoungGenerationMb === undefined ? {} : { threadYoungGenerationMb }),
   },

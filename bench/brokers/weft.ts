@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serveUntilStopped, threadsArg } from './child.js';
+import { benchWeftOptions } from './weft-options.js';
 
 interface WeftBroker {
   port: number;
@@ -36,19 +37,7 @@ await serveUntilStopped(async () => {
   } catch (err) {
     throw new Error(`Weft broker not loadable: ${(err as Error).message.split('\n')[0]}`);
   }
-  // Weft's defaults admit 1,000 connections and 32 QoS 1/2 messages in flight per client; the
-  // connections scenario needs 2,000, and the other brokers are run with a window of 100
-  // (mosquitto's max_inflight_messages) or none (aedes), so these three are raised to match.
-  // Logging as mosquitto is run (errors and warnings only): at the default level, info, Weft
-  // writes a line per connection and per disconnection.
-  const options: Record<string, unknown> = {
-    port: 0,
-    host: '127.0.0.1',
-    maxConnections: 10_000,
-    maxSessions: 10_000,
-    maxInflight: 100,
-    logLevel: 'warn',
-  };
+  const options = benchWeftOptions();
   if (threads !== undefined) options.threads = threads;
   const threadPerSession = process.argv.includes('--thread-per-session');
   // A thread costs ~10 MB: keep the pool within what a 2-core bench machine can start.

@@ -6,33 +6,21 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { pino } from 'pino';
 import type { IConnackPacket } from 'mqtt-packet';
+import { recordingLogger } from '../recording-logger.js';
 import { client, forceClose, RawClient, testBroker } from './helpers.js';
 
 const brokerModule = fileURLToPath(new URL('../../src/broker/index.js', import.meta.url));
 
-/** A logger at warn whose lines are kept, parsed. */
-function capturingLogger(): { logger: import('pino').Logger; records: Array<Record<string, unknown>> } {
-  const records: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, stream), records };
-}
 
 describe('connection log lines', function () {
   this.timeout(15000);
 
   for (const socketHandoff of [true, false]) {
     it(`a capacity refusal names the peer's address and port (socketHandoff: ${socketHandoff})`, async () => {
-      const { logger, records } = capturingLogger();
+      const { logger, records } = recordingLogger('warn');
       const broker = await testBroker({ logger, threads: 1, maxConnections: 1, socketHandoff });
       const first = await client(broker, { clientId: 'first' });
       try {

@@ -8,9 +8,7 @@
  */
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { pino } from 'pino';
 import type { IConnackPacket, Packet } from 'mqtt-packet';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { Broker, BrokerOptions } from '../../src/broker/index.js';
@@ -22,6 +20,7 @@ import {
   socketOwnerOf,
   startBrokerWith,
 } from '../../src/broker/test-hooks.js';
+import { recordingLogger } from '../recording-logger.js';
 import { client, forceClose, nextMessages, RawClient, testBroker, until } from './helpers.js';
 
 /** A broker on which only the session threads whose start ordinal passes `listens` accept. */
@@ -29,17 +28,6 @@ function brokerListeningOn(listens: (ordinal: number) => boolean, options: Broke
   return startBrokerWith({ port: 0, logLevel: 'silent', threads: 2, ...options }, { listensOn: listens });
 }
 
-/** A logger at info whose lines are kept, parsed. */
-function capturingLogger(): { logger: import('pino').Logger; records: Array<Record<string, unknown>> } {
-  const records: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), records };
-}
 
 describe('broker: session threads accept connections', function () {
   this.timeout(20000);
@@ -205,7 +193,7 @@ describe('broker: session threads accept connections', function () {
 
   it('says who accepts in "broker listening": session threads by default, main with acceptOnSessionThreads false', async () => {
     for (const [acceptOnSessionThreads, accepts] of [[undefined, 'session threads'], [false, 'main']] as const) {
-      const { logger, records } = capturingLogger();
+      const { logger, records } = recordingLogger('info');
       const broker = await testBroker({ logger, threads: 1, ...(acceptOnSessionThreads === undefined ? {} : { acceptOnSessionThreads }) });
       await broker.close();
       expect(records.find((r) => r.msg === 'broker listening')?.accepts).to.equal(accepts);

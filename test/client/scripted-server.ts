@@ -5,9 +5,7 @@
  * await a connection's close. A logger that records what the client logs comes with it.
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { pino, type Logger } from 'pino';
 import { encodePacket } from '../../src/protocol/encoder.js';
 
 export interface ScriptedConnection {
@@ -65,39 +63,8 @@ export async function startScriptedServer(protocolVersion: 4 | 5, script: (conne
   };
 }
 
-export interface LogRecord {
-  level: number;
-  msg: string;
-  [field: string]: unknown;
-}
-
-/** A pino logger at `level` whose records land in `records`; `until` resolves once `predicate` holds for them. */
-export function recordingLogger(level = 'info'): { logger: Logger; records: LogRecord[]; until(predicate: (records: LogRecord[]) => boolean): Promise<void> } {
-  const records: LogRecord[] = [];
-  const waiting: Array<{ predicate: (r: LogRecord[]) => boolean; resolve: () => void }> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) records.push(JSON.parse(line) as LogRecord);
-      for (const w of [...waiting]) {
-        if (w.predicate(records)) {
-          waiting.splice(waiting.indexOf(w), 1);
-          w.resolve();
-        }
-      }
-      done();
-    },
-  });
-  return {
-    logger: pino({ level }, stream),
-    records,
-    until: (predicate) =>
-      predicate(records)
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            waiting.push({ predicate, resolve });
-          }),
-  };
-}
+import { recordingLogger, type LogRecord } from '../recording-logger.js';
+export { recordingLogger, type LogRecord };
 
 /** The delays of the client's 'reconnect scheduled' log records, in order. */
 export function scheduledDelays(records: LogRecord[]): number[] {

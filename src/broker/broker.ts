@@ -196,6 +196,14 @@ function readyWithin(ready: Promise<void>, ms: number): Promise<void> {
   return Promise.race([ready, timedOut]).finally(() => clearTimeout(timer));
 }
 
+/** A connection main asked its accepting thread to release, and where it goes once released. */
+interface Release {
+  readonly connection: ClientConnection;
+  readonly entry: SessionEntry;
+  readonly clientId: string;
+  readonly assigned: string | undefined;
+}
+
 class MainBroker implements Broker, ConnectionEvents {
   readonly options: ResolvedBrokerOptions;
   private readonly log: Logger;
@@ -258,10 +266,11 @@ class MainBroker implements Broker, ConnectionEvents {
    * `acceptOnSessionThreads`); undefined when main accepts every socket.
    */
   private readonly listeners: ListenerDuplicates | undefined;
-  /** Connections whose accepting thread was asked to release them, by connection id. */
-  private readonly releasing = new Map<number, ClientConnection>();
-  /** Where each releasing connection goes once released (its session when the release was asked). */
-  private readonly releaseTargets = new WeakMap<ClientConnection, { entry: SessionEntry; clientId: string; assigned: string | undefined }>();
+  /**
+   * Connections whose accepting thread was asked to release them, by connection id, with where
+   * each goes once released (its session when the release was asked).
+   */
+  private readonly releasing = new Map<number, Release>();
   /** While closing: called once {@link releasing} is empty (each answer may carry an fd only main can close). */
   private releasesSettled: (() => void) | undefined;
   port = 0;
@@ -543,8 +552,7 @@ class MainBroker implements Broker, ConnectionEvents {
       // The session lives on another thread: the accepting thread gives the socket back as a
       // duplicate fd (`released`), which then goes to the session's thread as main's own would.
       connection.releasing();
-      this.releasing.set(connection.id, connection);
-      this.releaseTargets.set(connection, { entry, clientId, assigned });
+      this.releasing.set(connection.id, { connection, entry, clientId, assigned });
       accepting.send({ t: 'release', local: connection.local, connection: connection.id });
       return;
     }
@@ -560,11 +568,7 @@ class MainBroker implements Broker, ConnectionEvents {
     const connack = v5
       ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerBusy }, 5)
       : encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: ConnackReturnCode.ServerUnavailable }, 4);
-    if (connection.state === ConnectionState.OnThread) {
-      connection.acceptedBy!.send({ t: 'refuse', local: connection.local, connack });
-      connection.state = ConnectionState.Closed;
-    } else if (connection.state === ConnectionState.Releasing) connection.refuseReleased(connack);
-    else connection.refuse(connack);
+    connection.refuse(connack);
   }
 
   // ---- sockets the session threads accept (session/worker/thread-listener.ts) ----
@@ -594,16 +598,15 @@ class MainBroker implements Broker, ConnectionEvents {
 
   /** The accepting thread released a connection whose session lives on another thread. */
   private released(message: ReleasedMessage): void {
-    const connection = this.releasing.get(message.connection);
+    const target = this.releasing.get(message.connection);
     const handoff = this.handoff!;
     const handed = message.fd !== undefined ? { fd: message.fd, ino: message.ino ?? 0 } : undefined;
-    if (connection === undefined) {
+    if (target === undefined) {
       if (handed !== undefined) handoff.closeOrphan(handed);
       return;
     }
+    const connection = target.connection;
     this.forgetRelease(connection);
-    const target = this.releaseTargets.get(connection)!;
-    this.releaseTargets.delete(connection);
     if (handed === undefined || this.closing !== undefined) {
       // Its socket closed on the accepting thread before it could leave (or the broker closes).
       if (handed !== undefined) handoff.closeOrphan(handed);
@@ -750,12 +753,10 @@ class MainBroker implements Broker, ConnectionEvents {
     }
     const exited = this.workerExits.whenExited(threadId);
     // Its accepted sockets closed with it: those main asked it to release never arrive.
-    for (const connection of [...this.releasing.values()]) {
+    for (const { connection, entry } of [...this.releasing.values()]) {
       if (connection.acceptedBy !== thread) continue;
       this.forgetRelease(connection);
-      const target = this.releaseTargets.get(connection);
-      this.releaseTargets.delete(connection);
-      if (target !== undefined) this.releaseFailed(connection, target.entry);
+      this.releaseFailed(connection, entry);
     }
     // A listening duplicate it never opened is main's to close, once the thread surely exited.
     this.listeners?.threadDied(thread, exited);

@@ -248,8 +248,8 @@ export class ClientConnection implements Flushable {
    * Refuses a released connection whose session went meanwhile and could not be made again
    * (capacity): main opens the duplicate itself, writes `bytes` (the CONNACK) and closes.
    */
-  refuseReleased(bytes: Buffer): void {
-    if (this.state !== ConnectionState.Releasing || this.handedFd < 0) return;
+  private refuseReleased(bytes: Buffer): void {
+    if (this.handedFd < 0) return;
     this.state = ConnectionState.Closed;
     const socket = new Socket({ fd: this.handedFd, readable: true, writable: true });
     this.handedFd = -1;
@@ -340,8 +340,17 @@ export class ClientConnection implements Flushable {
     this.io?.socket.destroy();
   }
 
-  /** Writes `bytes` (e.g. a CONNACK refusal) and closes. */
+  /**
+   * Writes `bytes` (a CONNACK refusal) and closes, through whoever holds the socket: the session
+   * thread that accepted it, main with the duplicate fd it was released as, or main's own socket.
+   */
   refuse(bytes: Buffer): void {
+    if (this.state === ConnectionState.OnThread) {
+      this.state = ConnectionState.Closed;
+      this.acceptedBy!.send({ t: 'refuse', local: this.local, connack: bytes });
+      return;
+    }
+    if (this.state === ConnectionState.Releasing) return this.refuseReleased(bytes);
     this.clearConnectTimer();
     this.io!.socket.write(bytes);
     this.endGracefully();

@@ -61,7 +61,7 @@ export interface FdHandoff {
 }
 
 /** The fd of a net handle (a `Socket` or a `Server`), or undefined when it has none. */
-function handleFd(handled: Socket | Server): number | undefined {
+export function handleFd(handled: Socket | Server): number | undefined {
   const fd = (handled as unknown as { _handle?: { fd?: number } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

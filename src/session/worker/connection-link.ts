@@ -12,6 +12,7 @@ import type { Packet } from 'mqtt-packet';
 import { PacketDecoder } from '../../protocol/decoder.js';
 import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
+import { handleFd } from '../../broker/fd-handoff.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
 import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';
@@ -94,12 +95,6 @@ function onSocketClose(this: LinkedSocket, hadError: boolean): void {
   this[kLink].socketClosed(hadError);
 }
 
-/** The fd under `socket`'s handle (-1 once it has none). */
-function handleFd(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' ? fd : -1;
-}
-
 /** `address:port` of `socket`'s peer, as main's log lines write it. */
 function peerOf(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
@@ -163,7 +158,7 @@ export class ConnectionLink implements Flushable, BatchWritable {
     this.onWritten = transport.written;
     this.writer = transport.writer;
     const socket = (transport.socket ?? new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false })) as LinkedSocket;
-    this.fd = transport.socket === undefined ? transport.fd : handleFd(transport.socket);
+    this.fd = transport.socket === undefined ? transport.fd : (handleFd(transport.socket) ?? -1);
     this.socket = socket;
     socket[kLink] = this;
     // No setNoDelay: the accepting server (main's or this thread's) set TCP_NODELAY, and a

@@ -23,6 +23,7 @@ import type { SessionEntry } from './session-entry.js';
 import type { ThreadLink } from './thread-links.js';
 import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
+import { LINGER_MS, writeAndClose } from './socket-close.js';
 
 /** Where a connection is; one state. */
 export const enum ConnectionState {
@@ -64,8 +65,6 @@ export interface RelayLimits {
   relayBufferBytes: number;
 }
 
-/** How long a closing socket may take to flush its last bytes. */
-const LINGER_MS = 5000;
 
 /** True when `chunk` owns its whole ArrayBuffer, which can then be transferred, not copied. */
 function ownsBuffer(chunk: Buffer): boolean {
@@ -254,9 +253,7 @@ export class ClientConnection implements Flushable {
     const socket = new Socket({ fd: this.handedFd, readable: true, writable: true });
     this.handedFd = -1;
     socket.on('error', () => {});
-    socket.end(bytes, () => socket.destroy());
-    const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-    socket.once('close', () => clearTimeout(linger));
+    writeAndClose(socket, bytes);
   }
 
   /** Starts relaying to `session` (its thread gets `takeFirstBytes()` in an attach). */

@@ -13,6 +13,7 @@ import { PacketDecoder } from '../../protocol/decoder.js';
 import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import { handleFd } from '../../broker/fd-handoff.js';
+import { LINGER_MS } from '../../broker/socket-close.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
 import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';
@@ -29,8 +30,6 @@ export const enum LinkState {
   Closed,
 }
 
-/** How long a closing socket may take to flush its last bytes before it is cut off. */
-const LINGER_MS = 5000;
 
 /** Closes a handed-off fd no session will open (its session finished first): nobody else will. */
 export function closeUnadopted(fd: number): void {

@@ -26,6 +26,7 @@ import { answerUndecodableConnect } from '../core/connect.js';
 import { CounterWord, type SharedCounters } from '../../broker/shared-counters.js';
 import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
+import { writeAndClose } from '../../broker/socket-close.js';
 import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
 
 /** What the listener needs of its thread. */
@@ -49,8 +50,11 @@ export interface TakenSocket {
   readonly remote: string | undefined;
 }
 
-/** How long a refused socket may take to flush its CONNACK. */
-const LINGER_MS = 5000;
+/** {@link writeAndClose}, with the listener that keeps a pending socket's errors quiet. */
+function closeWith(socket: Socket, bytes: Uint8Array): void {
+  socket.on('error', onPendingError);
+  writeAndClose(socket, bytes);
+}
 
 const enum PendingState {
   /** Reading the first packet; main knows nothing of it. */
@@ -255,7 +259,7 @@ export class ThreadListener {
     if (answer.connack === undefined) return this.discard(pending);
     this.pending.delete(pending.local);
     pending.detach();
-    writeAndClose(pending.socket, encodePacket(answer.connack, answer.version));
+    closeWith(pending.socket, encodePacket(answer.connack, answer.version));
   }
 
   /** PendingConnection: no CONNECT within `connectTimeout`. */
@@ -313,18 +317,6 @@ export class ThreadListener {
     const taken = this.take(local);
     if (taken === undefined) return;
     if (taken.closedCause !== undefined) return void taken.socket.destroy();
-    writeAndClose(taken.socket, connack);
+    closeWith(taken.socket, connack);
   }
-}
-
-/**
- * Writes `bytes` and closes; a peer that does not read them within `LINGER_MS` is cut off, so
- * a closing socket cannot hold its buffers forever.
- */
-function writeAndClose(socket: Socket, bytes: Uint8Array): void {
-  socket.on('error', onPendingError);
-  socket.write(bytes);
-  socket.end(() => socket.destroy());
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-  socket.once('close', () => clearTimeout(linger));
 }

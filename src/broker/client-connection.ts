@@ -24,6 +24,7 @@ import type { ThreadLink } from './thread-links.js';
 import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
+import { ownsBuffer } from './transferable.js';
 
 /** Where a connection is; one state. */
 export const enum ConnectionState {
@@ -63,12 +64,6 @@ export interface RelayLimits {
   connectTimeout: number;
   /** Bytes awaiting the worker before the socket is paused. */
   relayBufferBytes: number;
-}
-
-
-/** True when `chunk` owns its whole ArrayBuffer, which can then be transferred, not copied. */
-function ownsBuffer(chunk: Buffer): boolean {
-  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
 }
 
 /**

@@ -14,6 +14,7 @@ import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import { handleFd } from '../../broker/fd-handoff.js';
 import { LINGER_MS } from '../../broker/socket-close.js';
+import { joinUnpooled } from '../../broker/transferable.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
 import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';
@@ -282,9 +283,7 @@ export class ConnectionLink implements Flushable, BatchWritable {
     if (this.chunkBytes > 0) {
       // encodePacket's buffers may be slices of Node's shared pool, which cannot be transferred:
       // join them into one unpooled buffer and move that.
-      const joined = Buffer.allocUnsafeSlow(this.chunkBytes);
-      let at = 0;
-      for (const chunk of this.chunks!) at += chunk.copy(joined, at);
+      const joined = joinUnpooled(this.chunks!, this.chunkBytes);
       message.chunks.push(joined);
       transfer = joined.buffer as ArrayBuffer;
       this.awaitingSocket += this.chunkBytes;

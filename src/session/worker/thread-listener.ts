@@ -27,6 +27,7 @@ import { CounterWord, type SharedCounters } from '../../broker/shared-counters.j
 import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
 import { writeAndClose } from '../../broker/socket-close.js';
+import { joinUnpooled } from '../../broker/transferable.js';
 import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
 
 /** What the listener needs of its thread. */
@@ -304,12 +305,7 @@ export class ThreadListener {
       return;
     }
     // One unpooled buffer, which can be transferred (a socket chunk may share its memory).
-    const joined = Buffer.allocUnsafeSlow(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let at = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, at);
-      at += chunk.byteLength;
-    }
+    const joined = joinUnpooled(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
     this.ctx.send({ t: 'released', connection, fd: handed.fd, ino: handed.ino, bytes: [joined] }, [joined.buffer as ArrayBuffer]);
   }
 

@@ -40,6 +40,7 @@ import { fdHandoff, type FdHandoff } from './fd-handoff.js';
 import { ListenerDuplicates } from './listener-duplicates.js';
 import { WorkerExits } from './worker-exits.js';
 import { CounterWord, SharedCounters } from './shared-counters.js';
+import { PendingGauge } from './pending-gauge.js';
 import type { AcceptedMessage, FromListener, FromSession, ReleasedMessage, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
 import { SessionThreadStartError, ThreadLinks, type ThreadLink } from './thread-links.js';
@@ -68,11 +69,15 @@ export interface BrokerCounters {
   packetTooLarge: number;
   /** Connections closed for an undecodable packet (malformed, or breaking the protocol). */
   badPackets: number;
+  /** Sockets closed at accept, unread: `maxPendingConnections` were already waiting for their CONNECT. */
+  pendingRefused: number;
 }
 
 /** A snapshot of the broker's load. */
 export interface BrokerStats {
   connections: number;
+  /** Sockets accepted whose CONNECT has not been decoded yet (at most `maxPendingConnections`). */
+  pendingConnections: number;
   sessions: number;
   threads: number;
   retainedMessages: number;
@@ -259,8 +264,11 @@ class MainBroker implements Broker, ConnectionEvents {
     relayDropped: 0,
     packetTooLarge: 0,
     badPackets: 0,
+    pendingRefused: 0,
   };
   private readonly sharedCounters = SharedCounters.create();
+  /** Main's places under `maxPendingConnections` (the session threads have their own, on the same word). */
+  private readonly pendingGauge: PendingGauge;
   /**
    * The listening socket's duplicates, when the session threads may accept (option
    * `acceptOnSessionThreads`); undefined when main accepts every socket.
@@ -283,6 +291,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.options = options;
     const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
     this.log = getLogger('broker', logOptions);
+    this.pendingGauge = new PendingGauge(this.sharedCounters, options.maxPendingConnections, this.log);
     const sessionOptions = {
       maxInflight: options.maxInflight,
       maxQueued: options.maxQueuedMessages,
@@ -302,7 +311,7 @@ class MainBroker implements Broker, ConnectionEvents {
     // The threads accept only where a released socket can move between them (the hand-off) and
     // a thread hosts many sessions (M:N); otherwise main accepts, as it always can.
     const threadAccept = options.acceptOnSessionThreads && this.handoff !== undefined && !options.threadPerSession;
-    this.listeners = threadAccept ? new ListenerDuplicates(this.handoff!, listensOn) : undefined;
+    this.listeners = threadAccept ? new ListenerDuplicates(this.handoff!, listensOn, this.sharedCounters) : undefined;
     this.registerHost = createRegisterHost({ maxSubscriptions: options.maxSubscriptions, maxThreads: this.placement.maxThreads });
     this.table = SessionThreadTable.create(options.maxSessions);
     this.backlog = SessionBacklog.create(options.maxSessions, backlogLimits(options.maxQueuedMessages, options.slowSubscriberWaitMs));
@@ -324,6 +333,7 @@ class MainBroker implements Broker, ConnectionEvents {
       sessionOptions,
       maxPacketSize: options.maxPacketSize,
       connectTimeout: options.connectTimeout,
+      maxPendingConnections: options.maxPendingConnections,
       relayBufferBytes: options.relayBufferBytes,
       logLevel: options.logger?.level ?? options.logLevel ?? process.env.WEFT_LOG_LEVEL ?? 'info',
     }, threadEntry);
@@ -400,6 +410,7 @@ class MainBroker implements Broker, ConnectionEvents {
   stats(): BrokerStats {
     return {
       connections: this.relayed,
+      pendingConnections: this.sharedCounters.read(CounterWord.pendingConnections),
       sessions: this.bySession.size,
       threads: this.threadLinks.count,
       retainedMessages: this.retained.size,
@@ -415,6 +426,7 @@ class MainBroker implements Broker, ConnectionEvents {
         // Counted by whoever accepted the socket: main or a session thread.
         connectTimeouts: this.sharedCounters.read(CounterWord.connectTimeouts),
         notConnectFirst: this.sharedCounters.read(CounterWord.notConnectFirst),
+        pendingRefused: this.sharedCounters.read(CounterWord.pendingRefused),
       },
     };
   }
@@ -478,7 +490,9 @@ class MainBroker implements Broker, ConnectionEvents {
       socket.destroy();
       return;
     }
-    const connection = new ClientConnection(this.nextConnection++, socket, this.options, this.batch, this);
+    const place = this.pendingGauge.admit(socket);
+    if (place === undefined) return;
+    const connection = new ClientConnection(this.nextConnection++, socket, this.options, this.batch, this, place);
     this.connections.add(connection);
   }
 

@@ -25,6 +25,8 @@ import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
 import { ownsBuffer } from './transferable.js';
+import { FirstBytes } from './first-bytes.js';
+import type { PendingPlace } from './pending-gauge.js';
 
 /** Where a connection is; one state. */
 export const enum ConnectionState {
@@ -73,7 +75,7 @@ export interface RelayLimits {
  */
 class MainSocket {
   decoder: PacketDecoder | undefined;
-  readonly first: Uint8Array[] = [];
+  readonly first = new FirstBytes();
   pending: Uint8Array[] = [];
   /** Bytes sent to the worker (or waiting to be) and not yet consumed there. */
   awaitingWorker = 0;
@@ -81,6 +83,8 @@ class MainSocket {
   written = 0;
   reported = 0;
   connectTimer: NodeJS.Timeout | undefined;
+  /** Its place under `maxPendingConnections` while its CONNECT is awaited (pending-gauge.ts). */
+  place: PendingPlace | undefined;
   linger: NodeJS.Timeout | undefined;
   /** Made on first use: a handed-off connection never relays, and needs no callback. */
   onFlushed: (() => void) | undefined;
@@ -95,7 +99,9 @@ class MainSocket {
     readonly socket: Socket,
     readonly limits: RelayLimits,
     readonly batch: TurnBatch,
+    place: PendingPlace | undefined,
   ) {
+    this.place = place;
     // The CONNECT's will may be published from here (crash-wills.ts), User Properties in the
     // order received [MQTT-3.1.3-10].
     this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
@@ -144,9 +150,11 @@ export class ClientConnection implements Flushable {
     limits: RelayLimits | undefined,
     batch: TurnBatch | undefined,
     private readonly events: ConnectionEvents,
+    /** Main accepted it: its place under `maxPendingConnections`, given back as it stops awaiting its CONNECT. */
+    place?: PendingPlace,
   ) {
     if (socket === undefined || limits === undefined || batch === undefined) return;
-    const io = new MainSocket(socket, limits, batch);
+    const io = new MainSocket(socket, limits, batch, place);
     this.io = io;
     // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -157,6 +165,7 @@ export class ClientConnection implements Flushable {
     socket.on('close', (hadError) => this.onClose(hadError ? 'socket error' : 'connection closed by peer'));
     io.connectTimer = setTimeout(() => {
       io.connectTimer = undefined;
+      this.leavePending();
       this.events.connectTimedOut(this);
       this.destroy();
     }, limits.connectTimeout);
@@ -176,12 +185,12 @@ export class ClientConnection implements Flushable {
 
   /** The bytes read so far when the first packet decoded (the CONNECT and what followed). */
   takeFirstBytes(): Uint8Array[] {
-    return this.io!.first.splice(0);
+    return this.io!.first.take();
   }
 
   /** The bytes read so far, joined (to answer a first packet that did not decode). */
   firstBytes(): Buffer {
-    return Buffer.concat(this.io!.first);
+    return this.io!.first.joined();
   }
 
   /** Bytes relayed (or waiting to be) that the session's thread has not consumed yet. */
@@ -329,6 +338,7 @@ export class ClientConnection implements Flushable {
   destroy(): void {
     if (this.onSessionThread) return;
     this.state = ConnectionState.Closed;
+    this.leavePending();
     this.io?.socket.destroy();
   }
 
@@ -343,7 +353,7 @@ export class ClientConnection implements Flushable {
       return;
     }
     if (this.state === ConnectionState.Releasing) return this.refuseReleased(bytes);
-    this.clearConnectTimer();
+    this.leavePending();
     this.io!.socket.write(bytes);
     this.endGracefully();
   }
@@ -363,8 +373,8 @@ export class ClientConnection implements Flushable {
   private onData(chunk: Buffer): void {
     if (this.state === ConnectionState.Closed || this.state === ConnectionState.HandedOff) return;
     const io = this.io!;
+    if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(io, chunk);
     const owned = ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
-    if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(io, owned, chunk);
     io.pending.push(owned);
     io.awaitingWorker += owned.byteLength;
     if (io.awaitingWorker > io.limits.relayBufferBytes && !io.paused) {
@@ -374,20 +384,22 @@ export class ClientConnection implements Flushable {
     if (this.session !== undefined) io.batch.mark(this);
   }
 
-  private readFirst(io: MainSocket, owned: Uint8Array, chunk: Buffer): void {
-    io.first.push(owned);
-    io.awaitingWorker += owned.byteLength;
+  private readFirst(io: MainSocket, chunk: Buffer): void {
+    // Kept to go to the session's thread by transfer: the first chunk as is when it owns its
+    // memory, else a copy; FirstBytes copies the later ones into a buffer of its own.
+    io.first.push(io.first.length > 0 || ownsBuffer(chunk) ? chunk : new Uint8Array(chunk));
+    io.awaitingWorker += chunk.byteLength;
     let packets: Packet[];
     try {
       packets = io.decoder!.push(chunk);
     } catch (err) {
       io.decoder = undefined;
-      this.clearConnectTimer();
+      this.leavePending();
       return this.events.firstPacket(this, undefined, err as Error);
     }
     if (packets.length === 0) return;
     io.decoder = undefined;
-    this.clearConnectTimer();
+    this.leavePending();
     const first = packets[0]!;
     if (first.cmd === 'connect') {
       this.protocolVersion = first.protocolVersion;
@@ -406,14 +418,21 @@ export class ClientConnection implements Flushable {
     this.session.post({ t: 'drained', connection: this.id, bytes: flushed });
   }
 
-  private clearConnectTimer(): void {
+  /**
+   * The connection no longer awaits its CONNECT (decoded, undecodable, timed out, refused or
+   * closed): its timer stops and its place under `maxPendingConnections` is given back, once.
+   */
+  private leavePending(): void {
     const io = this.io;
-    if (io?.connectTimer !== undefined) clearTimeout(io.connectTimer);
-    if (io !== undefined) io.connectTimer = undefined;
+    if (io === undefined) return;
+    if (io.connectTimer !== undefined) clearTimeout(io.connectTimer);
+    io.connectTimer = undefined;
+    io.place?.release();
+    io.place = undefined;
   }
 
   private onClose(cause: string): void {
-    this.clearConnectTimer();
+    this.leavePending();
     if (this.io?.linger !== undefined) clearTimeout(this.io.linger);
     // Main's handle of a handed-off socket closes at once; the connection lives on its thread,
     // and main keeps no stream, buffers or listeners for it.

@@ -10,11 +10,16 @@
  *   exited, if the number still names the listening socket;
  * - no duplicate is made while such a close is pending (the gate): fd numbers are process-wide,
  *   and every duplicate has the same inode, so the inode check alone could not tell a new
- *   thread's duplicate from the dead thread's.
+ *   thread's duplicate from the dead thread's;
+ * - each listening thread gets, with its duplicate, its own share of the pending-connections
+ *   gauge; main subtracts a dead thread's share from the gauge once the thread has surely
+ *   exited (`pending-gauge.ts`), so the sockets that closed with it free their places.
  */
 import type { Server } from 'node:net';
 import { duplicateListener, type FdHandoff, type HandedSocket } from './fd-handoff.js';
 import { ThreadState, type ThreadLink } from './thread-links.js';
+import { newShare, reclaimShare } from './pending-gauge.js';
+import type { SharedCounters } from './shared-counters.js';
 
 export class ListenerDuplicates {
   /** Main's duplicate; undefined before listening, when main accepts, and after close. */
@@ -27,11 +32,17 @@ export class ListenerDuplicates {
    * nobody else closes that duplicate (the port would stay bound). See {@link closeUnopened}.
    */
   private unopened: ThreadLink[] = [];
+  /**
+   * Each listening thread's share of the pending-connections gauge, sent with its `listen`:
+   * what main gives back for it when it dies (pending-gauge.ts).
+   */
+  private readonly shares = new Map<ThreadLink, Int32Array>();
 
   constructor(
     private readonly handoff: FdHandoff,
     /** Test hook: which threads (by start ordinal) listen. */
     private readonly listensOn: (ordinal: number) => boolean,
+    private readonly counters: SharedCounters,
   ) {}
 
   /** Whether the threads accept (main kept a duplicate and closed its server). */
@@ -57,7 +68,9 @@ export class ListenerDuplicates {
       const own = this.own;
       if (own === undefined || link.state !== ThreadState.Running || link.listenFd !== undefined || link.listening) return;
       link.listenFd = this.handoff.duplicate(own.fd);
-      link.send({ t: 'listen', fd: link.listenFd.fd });
+      const share = newShare();
+      this.shares.set(link, share);
+      link.send({ t: 'listen', fd: link.listenFd.fd, pending: share.buffer as SharedArrayBuffer });
     });
   }
 
@@ -69,6 +82,11 @@ export class ListenerDuplicates {
 
   /** Thread `link` died: a duplicate it never opened is closed once `exited` settles. */
   threadDied(link: ThreadLink, exited: Promise<void>): void {
+    // Its pending sockets closed with it without giving their places back: main does, once the
+    // thread has surely exited (no change to its share can come after).
+    const share = this.shares.get(link);
+    this.shares.delete(link);
+    if (share !== undefined) void exited.then(() => reclaimShare(this.counters, share));
     const orphan = link.listenFd;
     link.listenFd = undefined;
     if (orphan === undefined) return;

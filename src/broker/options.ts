@@ -69,6 +69,15 @@ export interface BrokerOptions {
   maxPacketSize?: number;
   /** Milliseconds a new connection has to deliver its CONNECT. Default `10000`. */
   connectTimeout?: number;
+  /**
+   * Sockets accepted whose CONNECT has not been decoded yet, across the whole broker (main and
+   * every session thread); beyond it a new socket is closed at once, unread (no CONNACK: there is
+   * no CONNECT to answer), and counted in `stats().counters.pendingRefused`. Each may hold up to
+   * `maxPacketSize` bytes for up to `connectTimeout` ms. Default `maxConnections`: a reconnect of
+   * every client the broker admits at once is never refused by it, and pending sockets can hold
+   * no more memory than that many connected ones already may.
+   */
+  maxPendingConnections?: number;
   /** Messages kept per session while it is offline or its window is full. Default `1000`. */
   maxQueuedMessages?: number;
   /**
@@ -144,6 +153,8 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     maxSessions: 1000,
     maxPacketSize: 1_048_576,
     connectTimeout: 10_000,
+    // Follows maxConnections unless given (resolveBrokerOptions).
+    maxPendingConnections: 1000,
     maxQueuedMessages: 1000,
     maxInflight: 32,
     receiveMaximum: 100,
@@ -205,6 +216,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   // 2 bytes is the smallest packet; 268,435,460 the largest the protocol can frame.
   maxPacketSize: integer(2, 268_435_460),
   connectTimeout: integer(1, 3_600_000),
+  maxPendingConnections: integer(1, 1_000_000),
   maxQueuedMessages: integer(0, 10_000_000),
   maxInflight: integer(1, 65535),
   receiveMaximum: integer(1, 65535),
@@ -254,6 +266,7 @@ export function resolveBrokerOptions(options: BrokerOptions = {}, source = 'opti
   }
   // Every connection has a session: without an explicit maxConnections, it follows maxSessions.
   if (options.maxConnections === undefined) resolved.maxConnections = Math.min(resolved.maxConnections, resolved.maxSessions);
+  if (options.maxPendingConnections === undefined) resolved.maxPendingConnections = resolved.maxConnections;
   if (resolved.maxConnections > resolved.maxSessions) {
     throw new BrokerOptionError('maxConnections', `must not exceed maxSessions (${resolved.maxSessions}): every connection has a session`);
   }

@@ -3,7 +3,8 @@
  * (`Int32Array`, one word per counter, named below). Every thread adds with `Atomics.add`;
  * main reads with `Atomics.load`. Counts are exact; they wrap after 2^31 events.
  * One word goes the other way: `retainedMessages`, which only main writes (`Atomics.store`
- * after each change of the retained store) and session threads read.
+ * after each change of the retained store) and session threads read. One is a gauge, not a
+ * count: `pendingConnections` (see there and `pending-gauge.ts`).
  */
 
 /** Word index of each counter. */
@@ -37,9 +38,20 @@ export const CounterWord = {
    * [MQTT-3.3.1-9] (see broker.ts, retainedFor).
    */
   retainSeq: 7,
+  /**
+   * Gauge: sockets accepted whose CONNECT has not been decoded yet, by main and every session
+   * thread together, held at most `maxPendingConnections` (pending-gauge.ts). Written by whoever
+   * accepts: a place is taken with {@link SharedCounters.addBelow} (compare-and-exchange, so two
+   * threads can never both take the last one) and given back with `add(word, -1)`; main also
+   * subtracts, once, what a dead thread held. Only the atomicity of each read-modify-write is
+   * relied on, no ordering with other memory: the word guards no data.
+   */
+  pendingConnections: 8,
+  /** Sockets closed at accept because `maxPendingConnections` sockets were already waiting for their CONNECT. */
+  pendingRefused: 9,
 } as const;
 
-const WORDS = 8;
+const WORDS = 10;
 
 export class SharedCounters {
   private readonly words: Int32Array;
@@ -63,6 +75,20 @@ export class SharedCounters {
    */
   readOrdered(word: number): number {
     return Atomics.add(this.words, word, 0);
+  }
+
+  /**
+   * Adds one to `word` unless it is already `limit` or more; true when it added. A
+   * compare-and-exchange loop: a concurrent change makes the exchange fail and the loop re-read,
+   * so the word never goes past `limit` however many threads take at once.
+   */
+  addBelow(word: number, limit: number): boolean {
+    for (let seen = Atomics.load(this.words, word); seen < limit; ) {
+      const before = Atomics.compareExchange(this.words, word, seen, seen + 1);
+      if (before === seen) return true;
+      seen = before;
+    }
+    return false;
   }
 
   /** Adds one to `word` and returns the new value (wrapping at 2^31). */

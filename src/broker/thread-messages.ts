@@ -40,6 +40,8 @@ export interface WorkerSetup {
   readonly maxPacketSize: number;
   /** Milliseconds a socket a session thread accepted has to deliver its CONNECT. */
   readonly connectTimeout: number;
+  /** The broker-wide bound on sockets awaiting their CONNECT (see `pending-gauge.ts`). */
+  readonly maxPendingConnections: number;
   readonly relayBufferBytes: number;
   readonly logLevel: string;
 }
@@ -138,6 +140,8 @@ export type WithoutSession<M> = M extends { session: SessionId } ? Omit<M, 'sess
 export interface ListenMessage {
   t: 'listen';
   fd: number;
+  /** The thread's share of the pending-connections gauge (one Int32 word; see `pending-gauge.ts`). */
+  pending: SharedArrayBuffer;
 }
 /** Stop listening, and close the connections main has not been told about (the broker is closing). */
 export interface UnlistenMessage {

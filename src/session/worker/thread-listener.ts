@@ -14,6 +14,9 @@
  * stays listed here from accept until main answers, even after its socket closed, so every
  * answer finds it; one main knows nothing of (still reading its first packet) is closed when
  * the listener stops. If the thread dies, its listener and pending sockets close with it.
+ * A socket still reading its first packet holds a place under `maxPendingConnections`, taken at
+ * accept (or the socket is closed at once) and given back as it stops reading, whichever way
+ * (`broker/pending-gauge.ts`; main gives back a dead thread's).
  * No protocol rule lives here beyond "the first packet must be CONNECT" [MQTT-3.1.0-1]; what
  * to answer an undecodable one is `answerUndecodableConnect`'s decision.
  */
@@ -28,12 +31,16 @@ import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
 import { writeAndClose } from '../../broker/socket-close.js';
 import { joinUnpooled } from '../../broker/transferable.js';
+import { FirstBytes } from '../../broker/first-bytes.js';
+import { PendingGauge, type PendingPlace } from '../../broker/pending-gauge.js';
 import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
 
 /** What the listener needs of its thread. */
 export interface ListenerContext {
   readonly maxPacketSize: number;
   readonly connectTimeout: number;
+  /** The broker-wide bound on sockets awaiting their CONNECT (pending-gauge.ts). */
+  readonly maxPendingConnections: number;
   readonly counters: SharedCounters;
   readonly log: Logger;
   /** Queues `item` on the thread's link to main (this turn's batch), `transfer` moving with it. */
@@ -82,8 +89,11 @@ function onPendingClose(this: PendingSocket, hadError: boolean): void {
 class PendingConnection {
   state = PendingState.Reading;
   decoder: PacketDecoder | undefined;
-  readonly bytes: Uint8Array[] = [];
+  /** What was read, coalesced (a peer sending one byte per segment costs no Buffer per byte). */
+  readonly bytes = new FirstBytes();
   timer: NodeJS.Timeout | undefined;
+  /** Its place under `maxPendingConnections` while it reads its first packet. */
+  private place: PendingPlace | undefined;
   closedCause: string | undefined;
   private remoteText: string | undefined;
 
@@ -92,7 +102,9 @@ class PendingConnection {
     readonly socket: PendingSocket,
     private readonly listener: ThreadListener,
     limits: { maxPacketSize: number; connectTimeout: number },
+    place: PendingPlace,
   ) {
+    this.place = place;
     // The CONNECT's will may be published by main (crash wills), User Properties in the order
     // received [MQTT-3.1.3-10]: the same decoder main uses.
     this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
@@ -121,37 +133,42 @@ class PendingConnection {
       packets = this.decoder.push(chunk);
     } catch (err) {
       this.decoder = undefined;
-      this.stopTimer();
+      this.stopReading();
       return this.listener.undecodable(this, err);
     }
     if (packets.length === 0) return;
     this.decoder = undefined;
-    this.stopTimer();
+    this.stopReading();
     this.listener.firstPacket(this, packets[0]!);
   }
 
   closed(cause: string): void {
-    this.stopTimer();
+    this.stopReading();
     this.closedCause = cause;
     this.listener.pendingClosed(this);
   }
 
   /** The socket is no longer this record's: its listeners go, the session's come. */
   detach(): void {
-    this.stopTimer();
+    this.stopReading();
     this.socket.off('data', onPendingData);
     this.socket.off('error', onPendingError);
     this.socket.off('close', onPendingClose);
   }
 
-  private stopTimer(): void {
+  /** It no longer reads its first packet (whichever way): the timer stops, the place is given back, once. */
+  stopReading(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.place?.release();
+    this.place = undefined;
   }
 }
 
 export class ThreadListener {
   private server: Server | undefined;
+  /** Places under `maxPendingConnections`, with this thread's share from main's `listen`. */
+  private gauge: PendingGauge | undefined;
   /** Accepted connections no session took yet, by their local number. */
   private readonly pending = new Map<number, PendingConnection>();
   private nextLocal = 1;
@@ -162,7 +179,7 @@ export class ThreadListener {
   onMessage(message: ToListener): void {
     switch (message.t) {
       case 'listen':
-        return this.listen(message.fd);
+        return this.listen(message.fd, message.pending);
       case 'unlisten':
         return this.close();
       case 'release':
@@ -183,7 +200,7 @@ export class ThreadListener {
     if (pending === undefined) return undefined;
     this.pending.delete(local);
     pending.detach();
-    return { socket: pending.socket, bytes: pending.bytes, closedCause: pending.closedCause, remote: pending.remoteIfRead };
+    return { socket: pending.socket, bytes: pending.bytes.take(), closedCause: pending.closedCause, remote: pending.remoteIfRead };
   }
 
   /** Closes the accepted connection `local` (its session is gone, or the broker is closing). */
@@ -204,8 +221,9 @@ export class ThreadListener {
     }
   }
 
-  private listen(fd: number): void {
+  private listen(fd: number, share: SharedArrayBuffer): void {
     if (this.server !== undefined) this.server.close();
+    this.gauge = new PendingGauge(this.ctx.counters, this.ctx.maxPendingConnections, this.ctx.log, new Int32Array(share));
     // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
     // sees it (a socket option belongs to the socket, so a released duplicate keeps it).
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket as PendingSocket));
@@ -218,12 +236,14 @@ export class ThreadListener {
   }
 
   private accept(socket: PendingSocket): void {
-    if (this.server === undefined) {
+    if (this.server === undefined || this.gauge === undefined) {
       socket.destroy();
       return;
     }
+    const place = this.gauge.admit(socket);
+    if (place === undefined) return;
     const local = this.nextLocal++;
-    this.pending.set(local, new PendingConnection(local, socket, this, this.ctx));
+    this.pending.set(local, new PendingConnection(local, socket, this, this.ctx, place));
   }
 
   /** PendingConnection: its first packet decoded. */
@@ -253,7 +273,7 @@ export class ThreadListener {
   undecodable(pending: PendingConnection, error: unknown): void {
     const fault = error instanceof DecodeError ? error.kind : 'malformed';
     this.ctx.counters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
-    const answer = answerUndecodableConnect(Buffer.concat(pending.bytes), fault);
+    const answer = answerUndecodableConnect(pending.bytes.joined(), fault);
     if (this.ctx.log.isLevelEnabled('warn')) {
       this.ctx.log.warn({ remote: pending.remote, err: (error as Error)?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
     }
@@ -266,6 +286,7 @@ export class ThreadListener {
   /** PendingConnection: no CONNECT within `connectTimeout`. */
   timedOut(pending: PendingConnection): void {
     pending.timer = undefined;
+    pending.stopReading();
     this.ctx.counters.add(CounterWord.connectTimeouts);
     if (this.ctx.log.isLevelEnabled('warn')) this.ctx.log.warn({ remote: pending.remote, connectTimeout: this.ctx.connectTimeout }, 'no CONNECT in time');
     this.discard(pending);

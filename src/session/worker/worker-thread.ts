@@ -105,6 +105,7 @@ export class WorkerThread {
     this.listener = new ThreadListener({
       maxPacketSize: setup.maxPacketSize,
       connectTimeout: setup.connectTimeout,
+      maxPendingConnections: setup.maxPendingConnections,
       counters: this.counters,
       log: this.log,
       send: (item, transfer) => this.toMain.listenerEvent(item, transfer),

@@ -24,18 +24,19 @@ interface NativeFd {
   close(fd: number): void;
   /** fstat's st_ino; absent from an addon built before it existed. */
   inode?(fd: number): number;
-  /** See {@link WriteBatch}; absent from an addon built before it existed. */
-  writeBatch?: WriteBatch;
+  /** See {@link WriteBatch}; absent from an addon built before it existed (then sockets are written through their streams). */
+  writeBatchShared?: WriteBatch;
 }
 
 /**
- * The addon's batched socket write (`native/fd-handoff/src/fd_handoff.c`): for each entry
- * `i < n`, sends `counts[i]` of `chunks` (the next ones, in order) to `fds[i]` with one
- * non-blocking `sendmsg`, and stores in `results[i]` the bytes the kernel took (0 when its
- * buffer was full) or `-errno`. Callers must own every fd and have nothing queued in its stream
- * (see `session/worker/socket-writer.ts`).
+ * The addon's batched socket write (`native/fd-handoff/src/fd_handoff.c`, `writeBatchShared`):
+ * for each entry `i < n`, sends `counts[i]` buffers to `fds[i]` with one non-blocking
+ * `sendmsg`, the buffers being `chunks[refs[k]]` for the next `counts[i]` values of `k` (a
+ * buffer several entries share is listed once in `chunks`), and stores in `results[i]` the
+ * bytes the kernel took (0 when its buffer was full) or `-errno`. Callers must own every fd and
+ * have nothing queued in its stream (see `session/worker/socket-writer.ts`).
  */
-export type WriteBatch = (fds: Int32Array, counts: Int32Array, chunks: readonly Buffer[], n: number, results: Int32Array) => void;
+export type WriteBatch = (fds: Int32Array, counts: Int32Array, refs: Int32Array, chunks: readonly Buffer[], n: number, results: Int32Array) => void;
 
 /** A socket's duplicate fd, on its way to (or owned by) a session thread. */
 export interface HandedSocket {
@@ -105,7 +106,7 @@ export function fdHandoff(): FdHandoff | undefined {
 
 /** The addon's batched socket write, or undefined when the addon (or this function of it) is missing. */
 export function nativeWriteBatch(): WriteBatch | undefined {
-  return nativeFd()?.writeBatch;
+  return nativeFd()?.writeBatchShared;
 }
 
 function load(): FdHandoff | null {

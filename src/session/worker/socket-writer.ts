@@ -3,7 +3,10 @@
  * with their own `socket.write`: Node's Writable layer, the stream binding, a write request and
  * a callback per socket, ~2 µs of JavaScript and C++ around a ~3.6 µs loopback write in a steady
  * fan-out. Here the turn's links with an idle socket give their bytes to one call of the addon's
- * `writeBatch`, which sends to every fd in turn (one non-blocking `sendmsg` each).
+ * `writeBatchShared`, which sends to every fd in turn (one non-blocking `sendmsg` each). A buffer
+ * that several links send (a PUBLISH encoded once for every subscriber of a fan-out) is passed
+ * once, each link's bytes naming it by index: the addon fetches a buffer through N-API once per
+ * call, not once per socket.
  *
  * Ownership invariant, which is what makes writing below the stream safe: an fd is written here
  * only
@@ -37,9 +40,9 @@ export interface BatchWritable {
 
 /**
  * A link with more chunks than this in a turn joins them into one buffer first (as
- * `socket.write` did): the addon fetches each chunk from the array through N-API (~50–100 ns
- * each), which a saturating fan-out's hundreds of small packets per socket per turn made
- * dearer than one `Buffer.concat`. (The addon's own limit, its MAX_CHUNKS, is 1,024.)
+ * `socket.write` did): the writer indexes each chunk and the kernel copies each iovec, which a
+ * saturating fan-out's hundreds of small packets per socket per turn made dearer than one
+ * `Buffer.concat`. (The addon's own limit, its MAX_CHUNKS, is 1,024.)
  */
 export const MAX_BATCH_CHUNKS = 16;
 
@@ -50,7 +53,14 @@ export class SocketWriter implements Flushable {
   /** Links added this pass, in order; `spare` is the other array, swapped in while flushing. */
   private pending: BatchWritable[] = [];
   private spare: BatchWritable[] = [];
+  /** The links' chunks of this pass, as they pushed them; emptied into {@link chunks} and {@link refs}. */
+  private readonly taken: Buffer[] = [];
+  /** This pass's distinct chunks, each once, in first-use order. */
   private readonly chunks: Buffer[] = [];
+  /** Index in {@link chunks} of each chunk taken, entry after entry. */
+  private refs = new Int32Array(INITIAL_ENTRIES);
+  /** A chunk's index in {@link chunks}, for chunks not equal to the one just before. */
+  private readonly indexOf = new Map<Buffer, number>();
   private fds = new Int32Array(INITIAL_ENTRIES);
   private counts = new Int32Array(INITIAL_ENTRIES);
   private results = new Int32Array(INITIAL_ENTRIES);
@@ -76,40 +86,72 @@ export class SocketWriter implements Flushable {
     if (entries.length === 0) return;
     this.pending = this.spare;
     this.spare = entries;
-    const chunks = this.chunks;
+    const taken = this.taken;
     // The links that write directly are compacted to the front of `entries`, in order.
     let n = 0;
     for (let i = 0; i < entries.length; i++) {
       const link = entries[i]!;
-      const before = chunks.length;
-      const fd = link.takeBatch(chunks);
+      const before = taken.length;
+      const fd = link.takeBatch(taken);
       if (fd < 0) continue;
       if (n === this.fds.length) this.grow();
       this.fds[n] = fd;
-      this.counts[n] = chunks.length - before;
+      this.counts[n] = taken.length - before;
       entries[n++] = link;
     }
     let full = false;
     if (n > 0) {
+      this.index();
       try {
-        this.writeBatch(this.fds, this.counts, chunks, n, this.results);
+        this.writeBatch(this.fds, this.counts, this.refs, this.chunks, n, this.results);
       } catch (err) {
         // Only a bad argument throws (a programming error: the arrays are built just above and
         // links push only Buffers). The addon checks an entry's arguments before sending it, so
         // entries before the bad one may have been sent and would go again through the streams:
         // the error is rethrown so it is not silent.
         this.results.fill(0, 0, n);
-        chunks.length = 0;
+        this.chunks.length = 0;
         this.finish(entries, n);
         throw err;
       }
-      chunks.length = 0;
+      this.chunks.length = 0;
       full = this.finish(entries, n);
     }
     entries.length = 0;
     // Node calls a write's callback on the next tick; one call for all the links written in
     // full does what one per link did (it re-checks every held session).
     if (full) process.nextTick(this.written);
+  }
+
+  /**
+   * Moves the chunks taken into {@link chunks}, each distinct one once, and their order into
+   * {@link refs}. A fan-out's links send the same buffers in the same order, so most chunks
+   * equal the previous one or are found in the map; a link's own chunks (a joined batch) are
+   * added once each.
+   */
+  private index(): void {
+    const taken = this.taken;
+    const chunks = this.chunks;
+    const indexOf = this.indexOf;
+    if (taken.length > this.refs.length) this.refs = new Int32Array(Math.max(taken.length, this.refs.length * 2));
+    const refs = this.refs;
+    let previous: Buffer | undefined;
+    let previousIndex = -1;
+    for (let i = 0; i < taken.length; i++) {
+      const chunk = taken[i]!;
+      if (chunk !== previous) {
+        let index = indexOf.get(chunk);
+        if (index === undefined) {
+          index = chunks.push(chunk) - 1;
+          indexOf.set(chunk, index);
+        }
+        previous = chunk;
+        previousIndex = index;
+      }
+      refs[i] = previousIndex;
+    }
+    taken.length = 0;
+    indexOf.clear();
   }
 
   /** Hands each entry its result; true when some link's bytes all went to the kernel. */

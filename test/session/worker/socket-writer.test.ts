@@ -1,12 +1,12 @@
 /**
  * A session thread's batched socket writes (`session/worker/socket-writer.ts` and the addon's
- * `writeBatch`), over real TCP on 127.0.0.1: each connection's bytes leave in one native call
+ * `writeBatchShared`), over real TCP on 127.0.0.1: each connection's bytes leave in one native call
  * per turn while its stream is idle; what the kernel does not take (full buffer, reset peer)
  * goes through `socket.write` in order, so no byte is lost or reordered and errors are reported
  * as Node reports any failed write. The sockets are handed-off fds, as the broker gives them to
  * session threads.
  *
- * Skipped when the native addon (or its `writeBatch`) is not loadable from this build; in CI a
+ * Skipped when the native addon (or its `writeBatchShared`) is not loadable from this build; in CI a
  * missing addon fails instead (see test/broker/socket-handoff.test.ts).
  */
 import { expect } from 'chai';
@@ -20,7 +20,7 @@ import { ConnectionLink, type SocketEvents } from '../../../src/session/worker/c
 import { encodeOutgoing } from '../../../src/session/worker/publish-codec.js';
 import { SocketWriter } from '../../../src/session/worker/socket-writer.js';
 
-const NO_ADDON = 'the native addon (native/fd-handoff) with writeBatch is not loadable from this build';
+const NO_ADDON = 'the native addon (native/fd-handoff) with writeBatchShared is not loadable from this build';
 
 function requireAddon(ctx: Mocha.Context): WriteBatch {
   const writeBatch = nativeWriteBatch();
@@ -115,51 +115,88 @@ describe('session thread: batched socket writes', function () {
   }
 
   /** Records each batch call: per entry, the bytes asked for and the result. */
-  function spying(writeBatch: WriteBatch, calls: { asked: number; result: number }[]): WriteBatch {
-    return (fds, counts, chunks, n, results) => {
-      writeBatch(fds, counts, chunks, n, results);
+  /** Records each batch call: per entry, the bytes asked for and the result; the distinct chunks passed, per call. */
+  function spying(writeBatch: WriteBatch, calls: { asked: number; result: number }[], distinct: number[] = []): WriteBatch {
+    return (fds, counts, refs, chunks, n, results) => {
+      writeBatch(fds, counts, refs, chunks, n, results);
+      distinct.push(chunks.length);
       let next = 0;
       for (let i = 0; i < n; i++) {
         let asked = 0;
-        for (let c = 0; c < counts[i]!; c++) asked += chunks[next++]!.length;
+        for (let c = 0; c < counts[i]!; c++) asked += chunks[refs[next++]!]!.length;
         calls.push({ asked, result: results[i]! });
       }
     };
   }
 
-  it('writeBatch sends each fd its own buffers in order, in one call, and reports the bytes taken', async function () {
+  /** Entries of `counts[i]` refs each, in order: the refs `[0, 1, 2, ...]` of chunks each used once. */
+  const inOrder = (total: number) => Int32Array.from({ length: total }, (_, i) => i);
+
+  it('writeBatchShared sends each fd its own buffers in order, in one call, and reports the bytes taken', async function () {
     const writeBatch = requireAddon(this);
     const a = await pair();
     const b = await pair();
     rawFds.push(a.fd, b.fd);
     const chunks = [Buffer.from('first '), Buffer.alloc(0), Buffer.from('second'), Buffer.from('other fd')];
     const results = new Int32Array(2);
-    writeBatch(Int32Array.of(a.fd, b.fd), Int32Array.of(3, 1), chunks, 2, results);
+    writeBatch(Int32Array.of(a.fd, b.fd), Int32Array.of(3, 1), inOrder(4), chunks, 2, results);
     expect(Array.from(results)).to.deep.equal([12, 8]);
     expect((await readAll(a.peer, 12)).toString()).to.equal('first second');
     expect((await readAll(b.peer, 8)).toString()).to.equal('other fd');
   });
 
-  it('writeBatch reports a failed send as -errno (a reset peer: ECONNRESET or EPIPE), never a signal', async function () {
+  it('writeBatchShared sends a buffer listed once to every entry whose refs name it, in each entry\'s order', async function () {
+    const writeBatch = requireAddon(this);
+    const a = await pair();
+    const b = await pair();
+    rawFds.push(a.fd, b.fd);
+    const chunks = [Buffer.from('shared'), Buffer.from('<a>'), Buffer.from('<b>')];
+    const results = new Int32Array(2);
+    // a: shared <a> shared; b: <b> shared
+    writeBatch(Int32Array.of(a.fd, b.fd), Int32Array.of(3, 2), Int32Array.of(0, 1, 0, 2, 0), chunks, 2, results);
+    expect(Array.from(results)).to.deep.equal([15, 9]);
+    expect((await readAll(a.peer, 15)).toString()).to.equal('shared<a>shared');
+    expect((await readAll(b.peer, 9)).toString()).to.equal('<b>shared');
+  });
+
+  it('writeBatchShared fetches more distinct buffers than fit its stack table (a turn of many links)', async function () {
+    const writeBatch = requireAddon(this);
+    const a = await pair();
+    rawFds.push(a.fd);
+    // 300 distinct buffers (the addon keeps 128 on its stack, then allocates), refs in reverse.
+    const chunks = Array.from({ length: 300 }, (_, i) => Buffer.from(`${i},`));
+    const refs = Int32Array.from({ length: 300 }, (_, i) => 299 - i);
+    const expected = Buffer.concat([...refs].map((r) => chunks[r]!));
+    const results = new Int32Array(1);
+    writeBatch(Int32Array.of(a.fd), Int32Array.of(300), refs, chunks, 1, results);
+    expect(results[0]).to.equal(expected.length);
+    expect((await readAll(a.peer, expected.length)).equals(expected)).to.equal(true);
+  });
+
+  it('writeBatchShared reports a failed send as -errno (a reset peer: ECONNRESET or EPIPE), never a signal', async function () {
     const writeBatch = requireAddon(this);
     const a = await pair();
     rawFds.push(a.fd);
     a.peer.resetAndDestroy();
     await once(a.peer, 'close');
     const results = new Int32Array(1);
-    writeBatch(Int32Array.of(a.fd), Int32Array.of(1), [Buffer.from('lost')], 1, results);
+    writeBatch(Int32Array.of(a.fd), Int32Array.of(1), Int32Array.of(0), [Buffer.from('lost')], 1, results);
     // Linux: 104 ECONNRESET for the first send after the RST, 32 EPIPE after.
     expect([-104, -32]).to.include(results[0]);
   });
 
-  it('writeBatch refuses arguments that do not fit (counts past the chunks, n past the arrays)', async function () {
+  it('writeBatchShared refuses arguments that do not fit (counts past the refs, a ref outside the chunks, n past the arrays)', async function () {
     const writeBatch = requireAddon(this);
     const results = new Int32Array(1);
+    const x = [Buffer.from('x')];
     // fd -1: were a check missing, the send would fail (EBADF) rather than write anywhere.
-    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(2), [Buffer.from('x')], 1, results)).to.throw(RangeError);
-    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(1), [Buffer.from('x')], 2, results)).to.throw(RangeError);
-    expect(() => writeBatch([-1] as unknown as Int32Array, Int32Array.of(1), [Buffer.from('x')], 1, results)).to.throw(TypeError);
-    writeBatch(Int32Array.of(-1), Int32Array.of(1), [Buffer.from('x')], 1, results);
+    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(2), Int32Array.of(0), x, 1, results)).to.throw(RangeError);
+    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(1), Int32Array.of(1), x, 1, results)).to.throw(RangeError);
+    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(1), Int32Array.of(-1), x, 1, results)).to.throw(RangeError);
+    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(1), Int32Array.of(0), x, 2, results)).to.throw(RangeError);
+    expect(() => writeBatch([-1] as unknown as Int32Array, Int32Array.of(1), Int32Array.of(0), x, 1, results)).to.throw(TypeError);
+    expect(() => writeBatch(Int32Array.of(-1), Int32Array.of(1), Int32Array.of(0), ['x'] as unknown as Buffer[], 1, results)).to.throw(TypeError);
+    writeBatch(Int32Array.of(-1), Int32Array.of(1), Int32Array.of(0), x, 1, results);
     expect(results[0]).to.equal(-9); // EBADF
   });
 
@@ -212,6 +249,31 @@ describe('session thread: batched socket writes', function () {
     // and the turns queued behind it) the link's own, once each as they left.
     expect(writerCalls).to.be.greaterThan(0);
     expect(watched.written).to.equal(6);
+  });
+
+  it('one PUBLISH to several links in a turn: its bytes are passed to the addon once, and every peer gets them', async function () {
+    const writeBatch = requireAddon(this);
+    const pairs = [await pair(), await pair(), await pair()];
+    const batch = new TurnBatch();
+    const calls: { asked: number; result: number }[] = [];
+    const distinct: number[] = [];
+    const writer = new SocketWriter(spying(writeBatch, calls, distinct), batch, () => undefined);
+    const linked = pairs.map((p) => linkOver(p.fd, batch, writer, { written: 0 } as Watched));
+    const shared = publish(0, 64);
+    const own = publish(1, 64);
+    for (const link of linked) link.write([shared]);
+    linked[1]!.write([own]);
+    batch.flushNow();
+    const sharedBytes = encodeOutgoing(shared, 4);
+    const ownBytes = encodeOutgoing(own, 4);
+    // QoS 0, same topic and payload: the links share one encoded buffer (publish-codec), which
+    // goes once in the call's chunks; the second link's own PUBLISH is the other.
+    expect(distinct).to.deep.equal([2]);
+    expect(calls.map((call) => call.result)).to.deep.equal([sharedBytes.length, sharedBytes.length + ownBytes.length, sharedBytes.length]);
+    const got = await Promise.all(pairs.map((p, i) => readAll(p.peer, i === 1 ? sharedBytes.length + ownBytes.length : sharedBytes.length)));
+    expect(got[0]!.equals(sharedBytes)).to.equal(true);
+    expect(got[1]!.equals(Buffer.concat([sharedBytes, ownBytes]))).to.equal(true);
+    expect(got[2]!.equals(sharedBytes)).to.equal(true);
   });
 
   it('the thread write callback runs on the next tick after a batch sent a link\'s bytes in full (no stream write made)', async function () {

@@ -43,7 +43,8 @@ import { CounterWord, SharedCounters } from './shared-counters.js';
 import { PendingGauge } from './pending-gauge.js';
 import type { AcceptedMessage, FromListener, FromSession, ReleasedMessage, ThreadTask } from './thread-messages.js';
 import { TurnBatch } from './turn-batch.js';
-import { SessionThreadStartError, ThreadLinks, type ThreadLink } from './thread-links.js';
+import { SessionThreadStartError, ThreadLinks, type ThreadEvents, type ThreadLink } from './thread-links.js';
+import { ThreadGate, type HoldItem } from './thread-gate.js';
 
 /** Counters of what the bounds refused, and of crashes; for logs, stats and tests. */
 export interface BrokerCounters {
@@ -133,6 +134,10 @@ export const kRelayStateOf = Symbol('weft.relayStateOf');
 export const kSocketOwnerOf = Symbol('weft.socketOwnerOf');
 /** Test hook: the symbol under which a broker exposes `sessionThreads()` (see test-hooks.ts). */
 export const kSessionThreads = Symbol('weft.sessionThreads');
+/** Test hook: the symbol under which a broker exposes `acceptOnly(ordinal)` (see test-hooks.ts). */
+export const kAcceptOnly = Symbol('weft.acceptOnly');
+/** Test hook: the symbol under which a broker exposes `dropAccepted(ordinal, local)` (see test-hooks.ts). */
+export const kDropAccepted = Symbol('weft.dropAccepted');
 
 /** What tests may change in a broker's start (test-hooks.ts); not part of the public API. */
 export interface BrokerInternals {
@@ -145,6 +150,12 @@ export interface BrokerInternals {
    * counted on) passes this listen; the others accept nothing (tests pick the accepting thread).
    */
   listensOn?: (ordinal: number) => boolean;
+  /**
+   * Every item a session thread sends main passes this first, and a promise it returns holds
+   * that item and the thread's later ones until it settles (thread-gate.ts): tests force an
+   * order of events across threads with it. Absent, nothing stands between the links and main.
+   */
+  hold?: HoldItem;
 }
 
 /**
@@ -177,7 +188,7 @@ export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
 /** {@link startBroker}, with what tests may change (test-hooks.ts). */
 export async function launchBroker(options: BrokerOptions, internals: BrokerInternals): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
-  const broker = new MainBroker(resolved, internals.threadEntry, internals.listensOn);
+  const broker = new MainBroker(resolved, internals.threadEntry, internals.listensOn, internals.hold);
   internals.created?.(broker);
   try {
     await broker.listen();
@@ -281,12 +292,15 @@ class MainBroker implements Broker, ConnectionEvents {
   private readonly releasing = new Map<number, Release>();
   /** While closing: called once {@link releasing} is empty (each answer may carry an fd only main can close). */
   private releasesSettled: (() => void) | undefined;
+  /** Test hook: the gate the threads' items pass (thread-gate.ts); undefined but in tests that hold items. */
+  private readonly gate: ThreadGate | undefined;
   port = 0;
 
   constructor(
     options: ResolvedBrokerOptions,
     threadEntry?: { filename: string; name: string },
     listensOn: (ordinal: number) => boolean = () => true,
+    hold?: HoldItem,
   ) {
     this.options = options;
     const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
@@ -339,12 +353,14 @@ class MainBroker implements Broker, ConnectionEvents {
     }, threadEntry);
     // A worker that fails with no task running is replaced by piscina; log it, never throw.
     this.pool.on('error', (err: unknown) => this.log.error({ err }, 'session worker failed'));
-    this.threadLinks = new ThreadLinks(this.pool, this.placement, this.batch, {
+    const events: ThreadEvents = {
       fromSession: (link, message) => this.onSessionMessage(link, message),
       fromListener: (link, message) => this.onListenerMessage(link, message),
       ready: (link) => this.listeners?.give(link),
       died: (link, err) => this.onThreadDied(link, err),
-    });
+    };
+    this.gate = hold === undefined ? undefined : new ThreadGate(events, hold);
+    this.threadLinks = new ThreadLinks(this.pool, this.placement, this.batch, this.gate ?? events);
     // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
     // sees it (a socket option belongs to the socket, so a handed-off duplicate keeps it).
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -481,6 +497,41 @@ class MainBroker implements Broker, ConnectionEvents {
     const connection = this.directory.get(clientId)?.openConnections().at(-1);
     if (connection === undefined) return undefined;
     return connection.onSessionThread ? 'session thread' : 'main';
+  }
+
+  /**
+   * Test hook: only thread `ordinal` accepts from now on (the others stop listening, it gets a
+   * duplicate if it has none open). Resolves once it said `listening` and each thread told to
+   * stop answered what main sent after (so it has stopped): needs the gate (`hold`).
+   */
+  [kAcceptOnly](ordinal: number): Promise<void> {
+    const gate = this.gate;
+    const listeners = this.listeners;
+    const target = this.threadLinks.all().find((link) => link.ordinal === ordinal);
+    if (gate === undefined || listeners === undefined || target === undefined) throw new Error(`acceptOnly(${ordinal}): needs thread accept, the hold gate and that thread`);
+    const done: Promise<void>[] = [];
+    for (const link of this.threadLinks.all()) {
+      if (link === target || !link.listening) continue;
+      // A release of nothing (no local or connection is ever 0) is answered `released` with no
+      // fd, and main ignores it: the thread's answer says it read the `unlisten` before it.
+      done.push(gate.seen(link.ordinal, (item) => item.t === 'released' && item.connection === 0));
+      listeners.stop(link);
+      link.send({ t: 'release', local: 0, connection: 0 });
+    }
+    if (!target.listening) {
+      done.push(gate.seen(ordinal, (item) => item.t === 'listening'));
+      listeners.give(target, true);
+    }
+    return Promise.all(done).then(() => undefined);
+  }
+
+  /**
+   * Test hook (fault injection): thread `ordinal`'s listener closes its accepted connection
+   * `local` as if main had answered `drop`, whatever main answers after. Main answers each
+   * `accepted` once; this makes a second answer find the socket gone.
+   */
+  [kDropAccepted](ordinal: number, local: number): void {
+    this.threadLinks.all().find((link) => link.ordinal === ordinal)?.send({ t: 'drop', local });
   }
 
   // ---- connections ----

@@ -61,9 +61,12 @@ export class ListenerDuplicates {
     return true;
   }
 
-  /** Sends ready thread `link` its own duplicate (`listen`), once, after the gate. */
-  give(link: ThreadLink): void {
-    if (this.own === undefined || !this.listensOn(link.ordinal)) return;
+  /**
+   * Sends ready thread `link` its own duplicate (`listen`), once, after the gate; `anyway`
+   * (test hook) whatever `listensOn` says.
+   */
+  give(link: ThreadLink, anyway = false): void {
+    if (this.own === undefined || (!anyway && !this.listensOn(link.ordinal))) return;
     void this.gate.then(() => {
       const own = this.own;
       if (own === undefined || link.state !== ThreadState.Running || link.listenFd !== undefined || link.listening) return;
@@ -78,6 +81,16 @@ export class ListenerDuplicates {
   opened(link: ThreadLink): void {
     link.listenFd = undefined;
     link.listening = true;
+  }
+
+  /**
+   * Test hook: thread `link` stops listening (it closes its duplicate) and may be given one
+   * again. Only for a thread that said `listening`: one still opening its duplicate is left be.
+   */
+  stop(link: ThreadLink): void {
+    if (!link.listening) return;
+    link.send({ t: 'unlisten' });
+    link.listening = false;
   }
 
   /** Thread `link` died: a duplicate it never opened is closed once `exited` settles. */

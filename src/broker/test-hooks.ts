@@ -2,7 +2,9 @@
  * Hooks for tests only; not part of the public API (not exported from the package index).
  */
 import {
+  kAcceptOnly,
   kCrashSessionThread,
+  kDropAccepted,
   kPendingCrashWills,
   kRelayStateOf,
   kSessionThreadOf,
@@ -13,6 +15,8 @@ import {
   type BrokerInternals,
 } from './broker.js';
 import type { BrokerOptions } from './options.js';
+
+export type { HoldItem, ThreadItem } from './thread-gate.js';
 
 /** How main relays one client's socket. */
 export interface RelayState {
@@ -29,6 +33,8 @@ interface Hooks {
   [kRelayStateOf](clientId: string): RelayState | undefined;
   [kSocketOwnerOf](clientId: string): 'session thread' | 'main' | undefined;
   [kSessionThreads](): SessionThreadStatus[];
+  [kAcceptOnly](ordinal: number): Promise<void>;
+  [kDropAccepted](ordinal: number, local: number): void;
 }
 
 /** One session worker thread as main sees it. */
@@ -50,6 +56,9 @@ export function sessionThreads(broker: Broker): SessionThreadStatus[] {
  * `startBroker`, with its session threads running `threadEntry` (a module and its export,
  * called with each thread's host task) instead of the real host: how tests make a thread fail
  * before it is ready. `created` gets the broker before it listens (to close it while starting).
+ * `listensOn` picks the threads (by start ordinal) that accept at first; `hold` sees every item a
+ * thread sends main before main handles it, and holds it (and that thread's later ones) while a
+ * promise it returns is pending (broker/thread-gate.ts).
  */
 export function startBrokerWith(options: BrokerOptions, internals: BrokerInternals): Promise<Broker> {
   return launchBroker(options, internals);
@@ -85,4 +94,22 @@ export function pendingCrashWills(broker: Broker): number {
 /** How main relays `clientId`'s newest connection (undefined when it has none). */
 export function relayStateOf(broker: Broker, clientId: string): RelayState | undefined {
   return (broker as unknown as Hooks)[kRelayStateOf](clientId);
+}
+
+/**
+ * With `hold` given to {@link startBrokerWith}: only session thread `ordinal` (start order)
+ * accepts connections from now on; resolves once it listens and every other thread has stopped.
+ * Tests pick the thread that accepts each connection with it. Called from inside `hold` (before
+ * main handles the item), the other threads stop before they read what main answers that item.
+ */
+export function acceptOnly(broker: Broker, ordinal: number): Promise<void> {
+  return (broker as unknown as Hooks)[kAcceptOnly](ordinal);
+}
+
+/**
+ * Fault injection: session thread `ordinal` closes the connection it accepted as `local` (its
+ * `accepted` item's number) before main's answer reaches it, as if main had answered twice.
+ */
+export function dropAccepted(broker: Broker, ordinal: number, local: number): void {
+  (broker as unknown as Hooks)[kDropAccepted](ordinal, local);
 }

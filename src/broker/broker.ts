@@ -543,7 +543,7 @@ class MainBroker implements Broker, ConnectionEvents {
     }
     const place = this.pendingGauge.admit(socket);
     if (place === undefined) return;
-    const connection = new ClientConnection(this.nextConnection++, socket, this.options, this.batch, this, place);
+    const connection = new ClientConnection(this.nextConnection++, this, { socket, limits: this.options, batch: this.batch, place });
     this.connections.add(connection);
   }
 

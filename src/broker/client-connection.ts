@@ -99,13 +99,23 @@ class MainSocket {
     readonly socket: Socket,
     readonly limits: RelayLimits,
     readonly batch: TurnBatch,
-    place: PendingPlace | undefined,
+    place: PendingPlace,
   ) {
     this.place = place;
     // The CONNECT's will may be published from here (crash-wills.ts), User Properties in the
     // order received [MQTT-3.1.3-10].
     this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
   }
+}
+
+/** A socket main accepted, and what its connection needs of main to read and relay it. */
+export interface MainAccepted {
+  readonly socket: Socket;
+  readonly limits: RelayLimits;
+  /** Main's turn batch: the relay's chunks leave once per turn. */
+  readonly batch: TurnBatch;
+  /** Its place under `maxPendingConnections`, given back as it stops awaiting its CONNECT. */
+  readonly place: PendingPlace;
 }
 
 export class ClientConnection implements Flushable {
@@ -134,7 +144,7 @@ export class ClientConnection implements Flushable {
 
   /** The record of a socket session thread `thread` accepted and announced in `accepted`. */
   static onThread(id: number, thread: ThreadLink, accepted: AcceptedMessage, events: ConnectionEvents): ClientConnection {
-    const connection = new ClientConnection(id, undefined, undefined, undefined, events);
+    const connection = new ClientConnection(id, events);
     connection.state = ConnectionState.OnThread;
     connection.acceptedBy = thread;
     connection.local = accepted.local;
@@ -144,17 +154,15 @@ export class ClientConnection implements Flushable {
     return connection;
   }
 
+  /** @param accepted what main accepted, when it did; without it, see {@link onThread}. */
   constructor(
     readonly id: number,
-    socket: Socket | undefined,
-    limits: RelayLimits | undefined,
-    batch: TurnBatch | undefined,
     private readonly events: ConnectionEvents,
-    /** Main accepted it: its place under `maxPendingConnections`, given back as it stops awaiting its CONNECT. */
-    place?: PendingPlace,
+    accepted?: MainAccepted,
   ) {
-    if (socket === undefined || limits === undefined || batch === undefined) return;
-    const io = new MainSocket(socket, limits, batch, place);
+    if (accepted === undefined) return;
+    const { socket, limits } = accepted;
+    const io = new MainSocket(socket, limits, accepted.batch, accepted.place);
     this.io = io;
     // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

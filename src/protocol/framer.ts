@@ -6,7 +6,7 @@
  * own limit applies). Pure: no sockets, no timers.
  */
 
-/** Largest remaining length the four-byte variable integer can encode [MQTT-1.5.5]. */
+/** Largest remaining length the four-byte variable integer can encode (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3; a section, no rule id). */
 export const MAX_REMAINING_LENGTH = 268_435_455;
 
 /** Why a byte stream cannot be framed; the connection must be closed. */
@@ -198,6 +198,6 @@ export class PacketFramer {
       }
       multiplier *= 128;
     }
-    throw new FramingError('remaining length is longer than four bytes [MQTT-1.5.5]', 'malformed');
+    throw new FramingError('remaining length is longer than four bytes (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3)', 'malformed');
   }
 }

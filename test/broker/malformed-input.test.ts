@@ -41,7 +41,7 @@ describe('broker: malformed input closes only the connection that sent it', func
     return raw;
   }
 
-  it('a remaining length longer than four bytes [MQTT-1.5.5]', async () => {
+  it('a remaining length longer than four bytes (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3)', async () => {
     const raw = await connected();
     raw.sendBytes([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]);
     await raw.waitClosed();

@@ -65,7 +65,7 @@ describe('protocol: framing and decoding', () => {
     expect(() => framer.push(big.subarray(0, 3))).to.throw(FramingError).with.property('kind', 'too-large');
   });
 
-  it('refuses a remaining length longer than four bytes [MQTT-1.5.5]', () => {
+  it('refuses a remaining length longer than four bytes (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3)', () => {
     const framer = new PacketFramer(1024);
     expect(() => framer.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])))
       .to.throw(FramingError).with.property('kind', 'malformed');

@@ -89,6 +89,25 @@ async function connected(broker: Broker, clientId: string, opened: RawClient[]):
   return raw;
 }
 
+/**
+ * A CONNECT for `clientId` accepted by A and released by it for B (the session's thread), its
+ * `released` held (and with it everything A sends after): the connection's fd is on its way.
+ * As main reads A's `accepted`, A is told to stop accepting (before the release, so its
+ * `released` says it stopped) and B to accept, so the test's next connection goes to B.
+ */
+async function releasedOnTheWay(gate: Gate, broker: Broker, clientId: string, opened: RawClient[]): Promise<{ c1: RawClient; released: { item: Promise<ThreadItem>; release: () => void } }> {
+  await acceptOnly(broker, A);
+  let bAccepts: Promise<void> | undefined;
+  void gate.next(A, isAccepted, () => (bAccepts = acceptOnly(broker, B)));
+  const released = gate.holdNext(A, isRelease);
+  const c1 = await RawClient.open(broker);
+  opened.push(c1);
+  c1.send(connectPacket(clientId));
+  await released.item;
+  await bAccepts;
+  return { c1, released };
+}
+
 /** The inodes of this process's open sockets, from /proc/self/fd (Linux). */
 function openSocketInodes(): Set<number> {
   const inodes = new Set<number>();
@@ -117,17 +136,8 @@ describe('broker: session threads accepting, orders of events across threads', f
     try {
       await connected(broker, 'x', opened);
       expect(sessionThreadOf(broker, 'x')).to.equal(sessionThreads(broker)[B]!.threadId);
-      await acceptOnly(broker, A);
-      // C1 for 'x', accepted by A: main asks A to release it to B. As main reads its `accepted`,
-      // A is told to stop accepting (before the release, so its `released` says it stopped) and B to accept.
-      let bAccepts: Promise<void> | undefined;
-      void gate.next(A, isAccepted, () => (bAccepts = acceptOnly(broker, B)));
-      const released = gate.holdNext(A, isRelease);
-      const c1 = await RawClient.open(broker);
-      opened.push(c1);
-      c1.send(connectPacket('x'));
-      await released.item;
-      await bAccepts;
+      // C1 for 'x', accepted by A: main asks A to release it to B; its fd is held on the way.
+      const { c1, released } = await releasedOnTheWay(gate, broker, 'x', opened);
       // C2 for 'x', accepted by B, the session's own thread: attached at once while C1's fd is
       // still on its way. C2 was decided later, so it is the one that takes over [MQTT-3.1.4-3].
       const c2 = await connected(broker, 'x', opened);
@@ -193,17 +203,9 @@ describe('broker: session threads accepting, orders of events across threads', f
       // 'z' on B (B accepted it, both threads empty); 'w' on A, the less loaded one.
       expect(sessionThreadOf(broker, 'z')).to.equal(sessionThreads(broker)[B]!.threadId);
       expect(sessionThreadOf(broker, 'w')).to.equal(sessionThreads(broker)[A]!.threadId);
-      await acceptOnly(broker, A);
-      let bAccepts: Promise<void> | undefined;
-      void gate.next(A, isAccepted, () => (bAccepts = acceptOnly(broker, B)));
       // C1 for 'z', accepted by A: a takeover of Z0 (admitted past maxConnections, 3 counted),
       // released by A for B. Its `released` is held, and with it everything A sends after.
-      const released = gate.holdNext(A, isRelease);
-      const c1 = await RawClient.open(broker);
-      opened.push(c1);
-      c1.send(connectPacket('z'));
-      await released.item;
-      await bAccepts;
+      const { c1, released } = await releasedOnTheWay(gate, broker, 'z', opened);
       // Z0 leaves: its clean session ends while C1's fd is on its way (2 counted: W0, C1).
       const zEnded = gate.next(B, (i) => i.t === 'ended');
       z0.send({ cmd: 'disconnect' } as Packet);

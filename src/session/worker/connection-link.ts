@@ -361,8 +361,8 @@ export class ConnectionLink implements Flushable, BatchWritable {
       return -1;
     }
     let chunks = this.chunks!;
-    // A saturated turn's many small packets are joined: one copy costs less than the addon
-    // fetching each buffer through N-API (see MAX_BATCH_CHUNKS).
+    // A saturated turn's many small packets are joined: one copy costs less than passing each
+    // as an iovec of its own (see MAX_BATCH_CHUNKS).
     if (chunks.length > MAX_BATCH_CHUNKS) this.chunks = chunks = [Buffer.concat(chunks, this.chunkBytes)];
     for (const chunk of chunks) into.push(chunk);
     return this.fd;

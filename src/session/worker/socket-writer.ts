@@ -40,9 +40,10 @@ export interface BatchWritable {
 
 /**
  * A link with more chunks than this in a turn joins them into one buffer first (as
- * `socket.write` did): the writer indexes each chunk and the kernel copies each iovec, which a
- * saturating fan-out's hundreds of small packets per socket per turn made dearer than one
- * `Buffer.concat`. (The addon's own limit, its MAX_CHUNKS, is 1,024.)
+ * `socket.write` did): a saturating fan-out's hundreds of small packets per socket per turn cost
+ * more as that many indexes and iovecs than as one `Buffer.concat` (measured: performance.md,
+ * tenth round, even with shared buffers fetched once). (The addon's own limit, its MAX_CHUNKS,
+ * is 1,024.)
  */
 export const MAX_BATCH_CHUNKS = 16;
 

@@ -72,10 +72,11 @@ export interface BrokerOptions {
   /**
    * Sockets accepted whose CONNECT has not been decoded yet, across the whole broker (main and
    * every session thread); beyond it a new socket is closed at once, unread (no CONNACK: there is
-   * no CONNECT to answer), and counted in `stats().counters.pendingRefused`. Each may hold up to
-   * `maxPacketSize` bytes for up to `connectTimeout` ms. Default `maxConnections`: a reconnect of
-   * every client the broker admits at once is never refused by it, and pending sockets can hold
-   * no more memory than that many connected ones already may.
+   * no CONNECT to answer), and counted in `stats().counters.pendingRefused`. Each may send up
+   * to `maxPacketSize` bytes of its CONNECT within `connectTimeout` ms, kept twice while it is
+   * read (for the decoder, and for the session that takes the socket; with growth room, up to
+   * about three times `maxPacketSize` in memory). Default `maxConnections`: a reconnect of
+   * every client the broker admits at once is never refused by it.
    */
   maxPendingConnections?: number;
   /** Messages kept per session while it is offline or its window is full. Default `1000`. */

@@ -33,8 +33,9 @@ interface NativeFd {
  * for each entry `i < n`, sends `counts[i]` buffers to `fds[i]` with one non-blocking
  * `sendmsg`, the buffers being `chunks[refs[k]]` for the next `counts[i]` values of `k` (a
  * buffer several entries share is listed once in `chunks`), and stores in `results[i]` the
- * bytes the kernel took (0 when its buffer was full) or `-errno`. Callers must own every fd and
- * have nothing queued in its stream (see `session/worker/socket-writer.ts`).
+ * bytes the kernel took (0 when its buffer was full) or `-errno`. A bad argument throws, after
+ * the entries before it were sent, with their results stored and 0 for the rest. Callers must
+ * own every fd and have nothing queued in its stream (see `session/worker/socket-writer.ts`).
  */
 export type WriteBatch = (fds: Int32Array, counts: Int32Array, refs: Int32Array, chunks: readonly Buffer[], n: number, results: Int32Array) => void;
 

@@ -31,9 +31,10 @@ const HEADER_MAX = 5;
 
 /**
  * Capacity first given to a packet split across chunks: a packet up to this size gets its exact
- * buffer at once; a larger one starts here (or at twice what arrived) and doubles as bytes come,
- * up to its announced size. So a peer that announces a large packet and sends nothing more makes
- * us hold at most this, or twice what it sent, not the size it announced.
+ * buffer at once; a larger one starts here, grows to what arrived when its first chunk brings
+ * more (at least doubling), then doubles as bytes come, up to its announced size. So a peer that
+ * announces a large packet and sends nothing more makes us hold at most twice this, or twice
+ * what it sent, not the size it announced.
  */
 const INITIAL_CAPACITY = 4096;
 

@@ -138,7 +138,8 @@ static int fetch_chunk(napi_env env, napi_value chunks, uint32_t index, chunk_vi
  * mostly share their buffers; each distinct Buffer is fetched from the array once (N-API's
  * element and buffer lookups were ~5 % of a session thread in a steady fan-out, per delivery).
  * An entry's arguments are checked before it is sent, so a bad ref throws after the entries
- * before it went out.
+ * before it went out: their results hold what the kernel took, the refused entry's and every
+ * later one's hold 0 (nothing sent), so the caller can hand each entry its result even then.
  *
  * Ownership (the caller's invariant): each fd is a socket the calling thread owns through a
  * live net.Socket whose stream has nothing queued (libuv has no pending write for it), so no
@@ -184,11 +185,12 @@ static napi_value WriteBatchShared(napi_env env, napi_callback_info info) {
   }
   struct iovec iov[MAX_CHUNKS];
   size_t next = 0;
-  for (int32_t i = 0; i < n; i++) {
+  int32_t i = 0;
+  for (; i < n; i++) {
     int32_t count = counts[i];
     if (count < 0 || (size_t)count > refs_length - next) {
       napi_throw_range_error(env, NULL, "counts exceed refs");
-      goto done;
+      goto refused;
     }
     int used = 0;
     for (int32_t c = 0; c < count; c++, next++) {
@@ -196,10 +198,10 @@ static napi_value WriteBatchShared(napi_env env, napi_callback_info info) {
       int32_t ref = refs[next];
       if (ref < 0 || (uint32_t)ref >= chunks_length) {
         napi_throw_range_error(env, NULL, "a ref is outside chunks");
-        goto done;
+        goto refused;
       }
       chunk_view *view = &views[ref];
-      if (!view->fetched && !fetch_chunk(env, argv[3], (uint32_t)ref, view)) goto done;
+      if (!view->fetched && !fetch_chunk(env, argv[3], (uint32_t)ref, view)) goto refused;
       if (view->length == 0) continue;
       iov[used].iov_base = view->data;
       iov[used].iov_len = view->length;
@@ -224,6 +226,12 @@ static napi_value WriteBatchShared(napi_env env, napi_callback_info info) {
       results[i] = (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     }
   }
+  goto done;
+refused:
+  /* Entry i was refused before anything of it was sent, and the entries after it were never
+   * reached: 0 bytes taken, so the caller writes them through their streams. The entries before
+   * it keep what the kernel took: writing those again would send their bytes twice. */
+  for (; i < n; i++) results[i] = 0;
 done:
   if (views != on_stack) free(views);
   return NULL;

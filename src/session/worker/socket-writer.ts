@@ -107,10 +107,10 @@ export class SocketWriter implements Flushable {
         this.writeBatch(this.fds, this.counts, this.refs, this.chunks, n, this.results);
       } catch (err) {
         // Only a bad argument throws (a programming error: the arrays are built just above and
-        // links push only Buffers). The addon checks an entry's arguments before sending it, so
-        // entries before the bad one may have been sent and would go again through the streams:
-        // the error is rethrown so it is not silent.
-        this.results.fill(0, 0, n);
+        // links push only Buffers). The addon checks an entry's arguments before sending it, and
+        // even then stores every entry's result: what the entries before the bad one sent (not
+        // to be written again), 0 for the rest (written through their streams). The error is
+        // rethrown so it is not silent.
         this.chunks.length = 0;
         this.finish(entries, n);
         throw err;

@@ -200,6 +200,20 @@ describe('session thread: batched socket writes', function () {
     expect(results[0]).to.equal(-9); // EBADF
   });
 
+  it('writeBatchShared refused at an entry: the entries before it went out and report their bytes, that one and the rest report 0', async function () {
+    const writeBatch = requireAddon(this);
+    const a = await pair();
+    const b = await pair();
+    rawFds.push(a.fd, b.fd);
+    const chunks = [Buffer.from('sent')];
+    // Stale values from an earlier call must not survive: the caller reads every entry's result.
+    const results = Int32Array.of(7, 7, 7);
+    // Entry 0 is sent; entry 1 names a chunk that is not there; entry 2 is never reached.
+    expect(() => writeBatch(Int32Array.of(a.fd, b.fd, b.fd), Int32Array.of(1, 1, 1), Int32Array.of(0, 1, 0), chunks, 3, results)).to.throw(RangeError);
+    expect(Array.from(results)).to.deep.equal([4, 0, 0]);
+    expect((await readAll(a.peer, 4)).toString()).to.equal('sent');
+  });
+
   /**
    * Writes turns of PUBLISHes to a peer that does not read until the kernel stops taking them
    * whole, then more turns (which must queue behind in the stream), then reads everything.
@@ -249,6 +263,39 @@ describe('session thread: batched socket writes', function () {
     // and the turns queued behind it) the link's own, once each as they left.
     expect(writerCalls).to.be.greaterThan(0);
     expect(watched.written).to.equal(6);
+  });
+
+  it('a batch the addon refuses part-way: what it sent is not written again, what it did not goes through its stream', async function () {
+    const writeBatch = requireAddon(this);
+    const a = await pair();
+    const b = await pair();
+    const batch = new TurnBatch();
+    // Once, the last entry's last ref is made to name no chunk: the addon sends the entries
+    // before it, then throws (a programming error, but even then no byte may go out twice).
+    let refuse = true;
+    const refusing: WriteBatch = (fds, counts, refs, chunks, n, results) => {
+      if (refuse) {
+        refuse = false;
+        let total = 0;
+        for (let i = 0; i < n; i++) total += counts[i]!;
+        refs[total - 1] = chunks.length;
+      }
+      writeBatch(fds, counts, refs, chunks, n, results);
+    };
+    const writer = new SocketWriter(refusing, batch, () => undefined);
+    const linkA = linkOver(a.fd, batch, writer, { written: 0 } as Watched);
+    const linkB = linkOver(b.fd, batch, writer, { written: 0 } as Watched);
+    const [first, second, other] = [publish(0, 64), publish(1, 64), publish(2, 64)];
+    // A's entry goes first and is sent; B's is the refused one.
+    linkA.write([first]);
+    linkB.write([other]);
+    expect(() => batch.flushNow()).to.throw(RangeError);
+    linkA.write([second]);
+    batch.flushNow();
+    const [firstBytes, secondBytes, otherBytes] = [first, second, other].map((p) => encodeOutgoing(p, 4));
+    const gotA = await readAll(a.peer, firstBytes!.length + secondBytes!.length);
+    expect(gotA.equals(Buffer.concat([firstBytes!, secondBytes!])), "A's peer reads its first PUBLISH once, then the second").to.equal(true);
+    expect((await readAll(b.peer, otherBytes!.length)).equals(otherBytes!), "B's PUBLISH went through its stream").to.equal(true);
   });
 
   it('one PUBLISH to several links in a turn: its bytes are passed to the addon once, and every peer gets them', async function () {

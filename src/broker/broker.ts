@@ -680,7 +680,7 @@ class MainBroker implements Broker, ConnectionEvents {
     if (target.entry.state === EntryState.Live && target.entry.lastAttached > connection.id) {
       // A newer connection for this client id (a larger id: main decided it later) reached the
       // session while this one was on its way. The newer one is the one that takes over
-      // [MQTT-3.1.4-3]; this one, never connected (no CONNACK), is closed, not attached after it.
+      // [MQTT-3.1.4-3] (3.1.1: [MQTT-3.1.4-2]); this one, never connected (no CONNACK), is closed, not attached after it.
       handoff.closeOrphan(handed);
       return this.releaseFailed(connection, target.entry);
     }

@@ -71,7 +71,9 @@ export class ListenerDuplicates {
       const own = this.own;
       if (own === undefined || link.state !== ThreadState.Running || link.listenFd !== undefined || link.listening) return;
       link.listenFd = this.handoff.duplicate(own.fd);
-      const share = newShare();
+      // One share per thread for its life: a thread given a duplicate again (a test's
+      // acceptOnly) may still hold places counted in the share it had.
+      const share = this.shares.get(link) ?? newShare();
       this.shares.set(link, share);
       link.send({ t: 'listen', fd: link.listenFd.fd, pending: share.buffer as SharedArrayBuffer });
     });

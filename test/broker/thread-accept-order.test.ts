@@ -129,7 +129,7 @@ describe('broker: session threads accepting, orders of events across threads', f
     if (fdHandoff() === undefined) this.skip();
   });
 
-  it('a released connection older than the one its session already has is closed, not attached after it [MQTT-3.1.4-3]', async () => {
+  it('a released connection older than the one its session already has is closed, not attached after it [MQTT-3.1.4-2] (3.1.1; [MQTT-3.1.4-3] in 5.0)', async () => {
     const gate = new Gate();
     const broker = await gatedBroker(gate);
     const opened: RawClient[] = [];
@@ -139,7 +139,7 @@ describe('broker: session threads accepting, orders of events across threads', f
       // C1 for 'x', accepted by A: main asks A to release it to B; its fd is held on the way.
       const { c1, released } = await releasedOnTheWay(gate, broker, 'x', opened);
       // C2 for 'x', accepted by B, the session's own thread: attached at once while C1's fd is
-      // still on its way. C2 was decided later, so it is the one that takes over [MQTT-3.1.4-3].
+      // still on its way. C2 was decided later, so it is the one that takes over [MQTT-3.1.4-2].
       const c2 = await connected(broker, 'x', opened);
       const firstClosed = Promise.race([c1.closedPromise.then(() => 'C1'), c2.closedPromise.then(() => 'C2')]);
       released.release();
@@ -246,6 +246,26 @@ describe('broker: session threads accepting, orders of events across threads', f
       await until(() => broker.stats().connections === 0, () => JSON.stringify(broker.stats()));
     } finally {
       raw.destroy();
+      await broker.close();
+    }
+  });
+
+  it('a thread told to stop listening closes the sockets still reading their first packet and gives their places back', async () => {
+    const gate = new Gate();
+    const broker = await gatedBroker(gate);
+    const silent: RawClient[] = [];
+    try {
+      await acceptOnly(broker, A);
+      for (let i = 0; i < 3; i++) silent.push(await RawClient.open(broker));
+      await until(() => broker.stats().pendingConnections === 3, () => `3 pending, saw ${broker.stats().pendingConnections}`);
+      // A stops accepting ('unlisten'): what it accepted and main knows nothing of is closed.
+      await acceptOnly(broker, B);
+      await Promise.all(silent.map((raw) => raw.waitClosed()));
+      await until(() => broker.stats().pendingConnections === 0, () => `0 pending, saw ${broker.stats().pendingConnections}`);
+      // B accepts, and the places are free for it.
+      await connected(broker, 'after', silent);
+    } finally {
+      for (const raw of silent) raw.destroy();
       await broker.close();
     }
   });

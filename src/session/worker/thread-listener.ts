@@ -285,7 +285,6 @@ export class ThreadListener {
 
   /** PendingConnection: no CONNECT within `connectTimeout`. */
   timedOut(pending: PendingConnection): void {
-    pending.timer = undefined;
     pending.stopReading();
     this.ctx.counters.add(CounterWord.connectTimeouts);
     if (this.ctx.log.isLevelEnabled('warn')) this.ctx.log.warn({ remote: pending.remote, connectTimeout: this.ctx.connectTimeout }, 'no CONNECT in time');

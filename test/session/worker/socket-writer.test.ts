@@ -114,7 +114,6 @@ describe('session thread: batched socket writes', function () {
     return { cmd: 'publish', topic: 't', qos: 0, retain: false, dup: false, payload: Buffer.from(`m${i}:`.padEnd(size, 'x')) } as Packet;
   }
 
-  /** Records each batch call: per entry, the bytes asked for and the result. */
   /** Records each batch call: per entry, the bytes asked for and the result; the distinct chunks passed, per call. */
   function spying(writeBatch: WriteBatch, calls: { asked: number; result: number }[], distinct: number[] = []): WriteBatch {
     return (fds, counts, refs, chunks, n, results) => {

@@ -16,7 +16,6 @@
  */
 import { Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
-import { PacketDecoder } from '../protocol/decoder.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { FdHandoff, HandedSocket } from './fd-handoff.js';
 import type { SessionEntry } from './session-entry.js';
@@ -25,7 +24,7 @@ import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
 import { ownsBuffer } from './transferable.js';
-import { FirstBytes } from './first-bytes.js';
+import { FirstPacketReader } from './first-packet-reader.js';
 import type { PendingPlace } from './pending-gauge.js';
 
 /** Where a connection is; one state. */
@@ -74,17 +73,12 @@ export interface RelayLimits {
  * connection cost main, and main no longer reads or writes that socket.
  */
 class MainSocket {
-  decoder: PacketDecoder | undefined;
-  readonly first = new FirstBytes();
   pending: Uint8Array[] = [];
   /** Bytes sent to the worker (or waiting to be) and not yet consumed there. */
   awaitingWorker = 0;
   paused = false;
   written = 0;
   reported = 0;
-  connectTimer: NodeJS.Timeout | undefined;
-  /** Its place under `maxPendingConnections` while its CONNECT is awaited (pending-gauge.ts). */
-  place: PendingPlace | undefined;
   linger: NodeJS.Timeout | undefined;
   /** Made on first use: a handed-off connection never relays, and needs no callback. */
   onFlushed: (() => void) | undefined;
@@ -99,13 +93,9 @@ class MainSocket {
     readonly socket: Socket,
     readonly limits: RelayLimits,
     readonly batch: TurnBatch,
-    place: PendingPlace,
-  ) {
-    this.place = place;
-    // The CONNECT's will may be published from here (crash-wills.ts), User Properties in the
-    // order received [MQTT-3.1.3-10].
-    this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
-  }
+    /** Its first packet's reading: the bytes, the decoder, `connectTimeout`, its pending place. */
+    readonly reader: FirstPacketReader,
+  ) {}
 }
 
 /** A socket main accepted, and what its connection needs of main to read and relay it. */
@@ -162,7 +152,11 @@ export class ClientConnection implements Flushable {
   ) {
     if (accepted === undefined) return;
     const { socket, limits } = accepted;
-    const io = new MainSocket(socket, limits, accepted.batch, accepted.place);
+    const reader = new FirstPacketReader(limits, accepted.place, () => {
+      this.events.connectTimedOut(this);
+      this.destroy();
+    });
+    const io = new MainSocket(socket, limits, accepted.batch, reader);
     this.io = io;
     // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -171,12 +165,6 @@ export class ClientConnection implements Flushable {
       // 'close' follows with the cause recorded below.
     });
     socket.on('close', (hadError) => this.onClose(hadError ? 'socket error' : 'connection closed by peer'));
-    io.connectTimer = setTimeout(() => {
-      io.connectTimer = undefined;
-      this.leavePending();
-      this.events.connectTimedOut(this);
-      this.destroy();
-    }, limits.connectTimeout);
   }
 
   /** The peer's address, for logs and a relayed session's thread ('' once main dropped its socket). */
@@ -193,12 +181,12 @@ export class ClientConnection implements Flushable {
 
   /** The bytes read so far when the first packet decoded (the CONNECT and what followed). */
   takeFirstBytes(): Uint8Array[] {
-    return this.io!.first.take();
+    return this.io!.reader.bytes.take();
   }
 
   /** The bytes read so far, joined (to answer a first packet that did not decode). */
   firstBytes(): Buffer {
-    return this.io!.first.joined();
+    return this.io!.reader.bytes.joined();
   }
 
   /** Bytes relayed (or waiting to be) that the session's thread has not consumed yet. */
@@ -393,22 +381,14 @@ export class ClientConnection implements Flushable {
   }
 
   private readFirst(io: MainSocket, chunk: Buffer): void {
+    const reader = io.reader;
     // Kept to go to the session's thread by transfer: the first chunk as is when it owns its
     // memory, else a copy; FirstBytes copies the later ones into a buffer of its own.
-    io.first.push(io.first.length > 0 || ownsBuffer(chunk) ? chunk : new Uint8Array(chunk));
+    const read = reader.push(chunk, reader.bytes.length > 0 || ownsBuffer(chunk) ? chunk : new Uint8Array(chunk));
     io.awaitingWorker += chunk.byteLength;
-    let packets: Packet[];
-    try {
-      packets = io.decoder!.push(chunk);
-    } catch (err) {
-      io.decoder = undefined;
-      this.leavePending();
-      return this.events.firstPacket(this, undefined, err as Error);
-    }
-    if (packets.length === 0) return;
-    io.decoder = undefined;
-    this.leavePending();
-    const first = packets[0]!;
+    if (read === undefined) return;
+    if ('error' in read) return this.events.firstPacket(this, undefined, read.error as Error);
+    const first = read.packet;
     if (first.cmd === 'connect') {
       this.protocolVersion = first.protocolVersion;
       if (first.will) this.willConnect = keepWill(first);
@@ -431,12 +411,7 @@ export class ClientConnection implements Flushable {
    * closed): its timer stops and its place under `maxPendingConnections` is given back, once.
    */
   private leavePending(): void {
-    const io = this.io;
-    if (io === undefined) return;
-    if (io.connectTimer !== undefined) clearTimeout(io.connectTimer);
-    io.connectTimer = undefined;
-    io.place?.release();
-    io.place = undefined;
+    this.io?.reader.stop();
   }
 
   private onClose(cause: string): void {

@@ -12,7 +12,7 @@
  */
 import type { IConnectPacket, Packet, UserProperties } from 'mqtt-packet';
 import type { UserPropertyOrder } from '../../protocol/user-property-order.js';
-import type { QoS, SubscribeEntry, SubscriptionOptions } from '../../register/types.js';
+import type { QoS, SubscribeEntry } from '../../register/types.js';
 
 export type { Packet, IConnectPacket, UserProperties } from 'mqtt-packet';
 export type { QoS, SubscribeEntry, SubscriptionOptions } from '../../register/types.js';

@@ -23,7 +23,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { DecodeError, PacketDecoder } from '../../protocol/decoder.js';
+import { DecodeError } from '../../protocol/decoder.js';
 import { encodePacket } from '../../protocol/encoder.js';
 import { answerUndecodableConnect } from '../core/connect.js';
 import { CounterWord, type SharedCounters } from '../../broker/shared-counters.js';
@@ -31,7 +31,7 @@ import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
 import { writeAndClose } from '../../broker/socket-close.js';
 import { joinUnpooled } from '../../broker/transferable.js';
-import { FirstBytes } from '../../broker/first-bytes.js';
+import { FirstPacketReader } from '../../broker/first-packet-reader.js';
 import { PendingGauge, type PendingPlace } from '../../broker/pending-gauge.js';
 import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
 
@@ -88,12 +88,8 @@ function onPendingClose(this: PendingSocket, hadError: boolean): void {
 
 class PendingConnection {
   state = PendingState.Reading;
-  decoder: PacketDecoder | undefined;
-  /** What was read, coalesced (a peer sending one byte per segment costs no Buffer per byte). */
-  readonly bytes = new FirstBytes();
-  timer: NodeJS.Timeout | undefined;
-  /** Its place under `maxPendingConnections` while it reads its first packet. */
-  private place: PendingPlace | undefined;
+  /** The first packet's reading: the bytes, the decoder, `connectTimeout`, the pending place. */
+  readonly reader: FirstPacketReader;
   closedCause: string | undefined;
   private remoteText: string | undefined;
 
@@ -104,15 +100,11 @@ class PendingConnection {
     limits: { maxPacketSize: number; connectTimeout: number },
     place: PendingPlace,
   ) {
-    this.place = place;
-    // The CONNECT's will may be published by main (crash wills), User Properties in the order
-    // received [MQTT-3.1.3-10]: the same decoder main uses.
-    this.decoder = new PacketDecoder(limits.maxPacketSize, 4, { userPropertyOrder: true });
+    this.reader = new FirstPacketReader(limits, place, () => listener.timedOut(this));
     socket[kPending] = this;
     socket.on('data', onPendingData);
     socket.on('error', onPendingError);
     socket.on('close', onPendingClose);
-    this.timer = setTimeout(() => listener.timedOut(this), limits.connectTimeout);
   }
 
   /** The peer's `address:port`, read on first use (a `getpeername(2)`); '' once closed unread. */
@@ -126,42 +118,24 @@ class PendingConnection {
   }
 
   data(chunk: Buffer): void {
-    this.bytes.push(chunk);
-    if (this.state !== PendingState.Reading || this.decoder === undefined) return;
-    let packets: Packet[];
-    try {
-      packets = this.decoder.push(chunk);
-    } catch (err) {
-      this.decoder = undefined;
-      this.stopReading();
-      return this.listener.undecodable(this, err);
-    }
-    if (packets.length === 0) return;
-    this.decoder = undefined;
-    this.stopReading();
-    this.listener.firstPacket(this, packets[0]!);
+    const read = this.reader.push(chunk);
+    if (read === undefined) return;
+    if ('error' in read) return this.listener.undecodable(this, read.error);
+    this.listener.firstPacket(this, read.packet);
   }
 
   closed(cause: string): void {
-    this.stopReading();
+    this.reader.stop();
     this.closedCause = cause;
     this.listener.pendingClosed(this);
   }
 
   /** The socket is no longer this record's: its listeners go, the session's come. */
   detach(): void {
-    this.stopReading();
+    this.reader.stop();
     this.socket.off('data', onPendingData);
     this.socket.off('error', onPendingError);
     this.socket.off('close', onPendingClose);
-  }
-
-  /** It no longer reads its first packet (whichever way): the timer stops, the place is given back, once. */
-  stopReading(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.place?.release();
-    this.place = undefined;
   }
 }
 
@@ -200,7 +174,7 @@ export class ThreadListener {
     if (pending === undefined) return undefined;
     this.pending.delete(local);
     pending.detach();
-    return { socket: pending.socket, bytes: pending.bytes.take(), closedCause: pending.closedCause, remote: pending.remoteIfRead };
+    return { socket: pending.socket, bytes: pending.reader.bytes.take(), closedCause: pending.closedCause, remote: pending.remoteIfRead };
   }
 
   /** Closes the accepted connection `local` (its session is gone, or the broker is closing). */
@@ -273,7 +247,7 @@ export class ThreadListener {
   undecodable(pending: PendingConnection, error: unknown): void {
     const fault = error instanceof DecodeError ? error.kind : 'malformed';
     this.ctx.counters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
-    const answer = answerUndecodableConnect(pending.bytes.joined(), fault);
+    const answer = answerUndecodableConnect(pending.reader.bytes.joined(), fault);
     if (this.ctx.log.isLevelEnabled('warn')) {
       this.ctx.log.warn({ remote: pending.remote, err: (error as Error)?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
     }
@@ -285,7 +259,6 @@ export class ThreadListener {
 
   /** PendingConnection: no CONNECT within `connectTimeout`. */
   timedOut(pending: PendingConnection): void {
-    pending.stopReading();
     this.ctx.counters.add(CounterWord.connectTimeouts);
     if (this.ctx.log.isLevelEnabled('warn')) this.ctx.log.warn({ remote: pending.remote, connectTimeout: this.ctx.connectTimeout }, 'no CONNECT in time');
     this.discard(pending);

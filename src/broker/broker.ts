@@ -18,8 +18,7 @@ import { getLogger } from '../log.js';
 import { utf8Length } from '../register/topic.js';
 import { encodePacket } from '../protocol/encoder.js';
 import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
-import { DecodeError } from '../protocol/decoder.js';
-import { answerUndecodableConnect } from '../session/core/connect.js';
+import { answerUndecodableFirst } from './first-packet-reader.js';
 import type { RoutedMessage } from '../session/core/api.js';
 import { validateSessionConfig } from '../session/core/config.js';
 import { retainedCopy } from '../session/core/message.js';
@@ -585,15 +584,12 @@ class MainBroker implements Broker, ConnectionEvents {
 
   /**
    * An undecodable first packet has no session to answer it (its client id is unknown): main
-   * answers from its first bytes, the way `answerUndecodableConnect` reads the spec.
+   * answers from its first bytes, as a session thread answers one it accepted (`answerUndecodableFirst`).
    */
   private refuseUndecodable(connection: ClientConnection, error: Error | undefined): void {
-    const fault = error instanceof DecodeError ? error.kind : 'malformed';
-    this.sharedCounters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
-    const answer = answerUndecodableConnect(connection.firstBytes(), fault);
-    this.log.warn({ remote: connection.remote, err: error?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
-    if (answer.connack === undefined) return connection.destroy();
-    connection.refuse(encodePacket(answer.connack, answer.version));
+    const connack = answerUndecodableFirst(error, connection.firstBytes(), this.sharedCounters, this.log, () => connection.remote);
+    if (connack === undefined) return connection.destroy();
+    connection.refuse(connack);
   }
 
   connectTimedOut(connection: ClientConnection): void {

@@ -11,9 +11,13 @@
  * the broker closing).
  */
 import type { Packet } from 'mqtt-packet';
-import { PacketDecoder } from '../protocol/decoder.js';
+import type { Logger } from 'pino';
+import { DecodeError, PacketDecoder } from '../protocol/decoder.js';
+import { encodePacket } from '../protocol/encoder.js';
+import { answerUndecodableConnect } from '../session/core/connect.js';
 import { FirstBytes } from './first-bytes.js';
 import type { PendingPlace } from './pending-gauge.js';
+import { CounterWord, type SharedCounters } from './shared-counters.js';
 
 /** What a chunk came to: the first packet, or why there is none (the connection must close). */
 export type FirstRead = { readonly packet: Packet } | { readonly error: unknown };
@@ -71,4 +75,20 @@ export class FirstPacketReader {
     this.place?.release();
     this.place = undefined;
   }
+}
+
+/**
+ * A first packet that did not decode (`error` from {@link FirstPacketReader.push}), on either
+ * accept path: counted, logged (a peer fault), and the CONNACK to write before closing, if the
+ * spec has one for it (`answerUndecodableConnect` reads `bytes`, the client id being unknown,
+ * so no session can answer); undefined: close without one.
+ */
+export function answerUndecodableFirst(error: unknown, bytes: Uint8Array, counters: SharedCounters, log: Logger, remote: () => string): Buffer | undefined {
+  const fault = error instanceof DecodeError ? error.kind : 'malformed';
+  counters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
+  const answer = answerUndecodableConnect(bytes, fault);
+  if (log.isLevelEnabled('warn')) {
+    log.warn({ remote: remote(), err: (error as Error)?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
+  }
+  return answer.connack === undefined ? undefined : encodePacket(answer.connack, answer.version);
 }

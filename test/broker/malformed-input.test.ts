@@ -8,14 +8,19 @@ import type { MqttClient } from 'mqtt';
 import type { Broker } from '../../src/broker/index.js';
 import { client, forceClose, nextMessages, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';
 
-describe('broker: malformed input closes only the connection that sent it', function () {
+// Both accept paths read and answer a first packet: the session threads (the default where the
+// hand-off addon is built) and main (`acceptOnSessionThreads: false`, or no addon).
+for (const path of [
+  { name: 'the session threads accept', options: {} },
+  { name: 'main accepts', options: { acceptOnSessionThreads: false } },
+]) describe(`broker: malformed input closes only the connection that sent it (${path.name})`, function () {
   this.timeout(15000);
   let broker: Broker;
   let bystander: MqttClient;
   let peer: MqttClient;
 
   before(async () => {
-    broker = await testBroker({ threads: 2, maxPacketSize: 1024 });
+    broker = await testBroker({ threads: 2, maxPacketSize: 1024, ...path.options });
     bystander = await client(broker, { clientId: 'bystander' });
     await bystander.subscribeAsync('still/works', { qos: 1 });
     peer = await client(broker, { clientId: 'peer' });

@@ -18,20 +18,17 @@
  * accept (or the socket is closed at once) and given back as it stops reading, whichever way
  * (`broker/pending-gauge.ts`; main gives back a dead thread's).
  * No protocol rule lives here beyond "the first packet must be CONNECT" [MQTT-3.1.0-1]; what
- * to answer an undecodable one is `answerUndecodableConnect`'s decision.
+ * to answer an undecodable one is `answerUndecodableFirst`'s decision (first-packet-reader.ts).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { IConnectPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import { DecodeError } from '../../protocol/decoder.js';
-import { encodePacket } from '../../protocol/encoder.js';
-import { answerUndecodableConnect } from '../core/connect.js';
 import { CounterWord, type SharedCounters } from '../../broker/shared-counters.js';
 import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
 import { writeAndClose } from '../../broker/socket-close.js';
 import { joinUnpooled } from '../../broker/transferable.js';
-import { FirstPacketReader } from '../../broker/first-packet-reader.js';
+import { answerUndecodableFirst, FirstPacketReader } from '../../broker/first-packet-reader.js';
 import { PendingGauge, type PendingPlace } from '../../broker/pending-gauge.js';
 import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
 
@@ -245,16 +242,11 @@ export class ThreadListener {
    * accepted: the client id is unknown, so no session can.
    */
   undecodable(pending: PendingConnection, error: unknown): void {
-    const fault = error instanceof DecodeError ? error.kind : 'malformed';
-    this.ctx.counters.add(fault === 'too-large' ? CounterWord.packetTooLarge : CounterWord.badPackets);
-    const answer = answerUndecodableConnect(pending.reader.bytes.joined(), fault);
-    if (this.ctx.log.isLevelEnabled('warn')) {
-      this.ctx.log.warn({ remote: pending.remote, err: (error as Error)?.message, reason: answer.reason, connack: answer.connack !== undefined }, 'undecodable first packet');
-    }
-    if (answer.connack === undefined) return this.discard(pending);
+    const connack = answerUndecodableFirst(error, pending.reader.bytes.joined(), this.ctx.counters, this.ctx.log, () => pending.remote);
+    if (connack === undefined) return this.discard(pending);
     this.pending.delete(pending.local);
     pending.detach();
-    closeWith(pending.socket, encodePacket(answer.connack, answer.version));
+    closeWith(pending.socket, connack);
   }
 
   /** PendingConnection: no CONNECT within `connectTimeout`. */

@@ -54,15 +54,18 @@ export class PendingGauge {
   /**
    * A place for the socket just accepted, or undefined when `max` are taken: the socket is then
    * closed (unread), counted and logged (a peer fault: someone holds many sockets open unsent).
+   * A flood of refusals is one fault, and a line per socket would let it flood the log too: a
+   * line is written at the 1st, 2nd, 4th, 8th... refusal since start, with the total (all
+   * threads count in one word, so exactly one of them sees each of those numbers).
    */
   admit(socket: Socket): PendingPlace | undefined {
     if (this.counters.addBelow(CounterWord.pendingConnections, this.max)) {
       if (this.share !== undefined) Atomics.add(this.share, 0, 1);
       return new PendingPlace(this);
     }
-    this.counters.add(CounterWord.pendingRefused);
-    if (this.log.isLevelEnabled('warn')) {
-      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, maxPendingConnections: this.max }, 'connection closed: too many waiting for their CONNECT');
+    const refused = this.counters.next(CounterWord.pendingRefused);
+    if ((refused & (refused - 1)) === 0 && this.log.isLevelEnabled('warn')) {
+      this.log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, maxPendingConnections: this.max, refused }, 'connection closed: too many waiting for their CONNECT');
     }
     socket.destroy();
     return undefined;

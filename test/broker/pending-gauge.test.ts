@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { newShare, PendingGauge, reclaimShare } from '../../src/broker/pending-gauge.js';
 import { CounterWord, SharedCounters } from '../../src/broker/shared-counters.js';
+import { recordingLogger } from '../recording-logger.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -34,6 +35,21 @@ describe('broker: PendingGauge', () => {
     expect(counters.read(CounterWord.pendingConnections)).to.equal(1);
     expect(gauge.admit(fakeSocket())).to.not.equal(undefined);
     expect(counters.read(CounterWord.pendingConnections)).to.equal(2);
+  });
+
+  it('logs refusals at the 1st, 2nd, 4th, 8th... one with the total, not a line per socket (a flood is one fault)', async () => {
+    const counters = SharedCounters.create();
+    const { logger, records, until } = recordingLogger('warn');
+    const gauge = new PendingGauge(counters, 1, logger);
+    gauge.admit(fakeSocket());
+    for (let i = 0; i < 9; i++) expect(gauge.admit(fakeSocket())).to.equal(undefined);
+    // Another gauge on the same word (another thread) continues the same count.
+    const other = new PendingGauge(counters, 1, logger);
+    for (let i = 0; i < 7; i++) other.admit(fakeSocket());
+    expect(counters.read(CounterWord.pendingRefused)).to.equal(16);
+    await until((r) => r.length >= 5);
+    expect(records.map((r) => r.refused)).to.deep.equal([1, 2, 4, 8, 16]);
+    expect(records.every((r) => r.maxPendingConnections === 1 && /too many waiting/.test(r.msg))).to.equal(true);
   });
 
   it('shares one bound between gauges on the same word (main and each thread)', () => {

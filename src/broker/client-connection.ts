@@ -23,7 +23,7 @@ import type { ThreadLink } from './thread-links.js';
 import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
-import { ownsBuffer } from './transferable.js';
+import { transferable } from './transferable.js';
 import { FirstPacketReader } from './first-packet-reader.js';
 import type { PendingPlace } from './pending-gauge.js';
 
@@ -370,7 +370,7 @@ export class ClientConnection implements Flushable {
     if (this.state === ConnectionState.Closed || this.state === ConnectionState.HandedOff) return;
     const io = this.io!;
     if (this.state === ConnectionState.AwaitingConnect) return this.readFirst(io, chunk);
-    const owned = ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
+    const owned = transferable(chunk);
     io.pending.push(owned);
     io.awaitingWorker += owned.byteLength;
     if (io.awaitingWorker > io.limits.relayBufferBytes && !io.paused) {
@@ -384,7 +384,7 @@ export class ClientConnection implements Flushable {
     const reader = io.reader;
     // Kept to go to the session's thread by transfer: the first chunk as is when it owns its
     // memory, else a copy; FirstBytes copies the later ones into a buffer of its own.
-    const read = reader.push(chunk, reader.bytes.length > 0 || ownsBuffer(chunk) ? chunk : new Uint8Array(chunk));
+    const read = reader.push(chunk, reader.bytes.length > 0 ? chunk : transferable(chunk));
     io.awaitingWorker += chunk.byteLength;
     if (read === undefined) return;
     if ('error' in read) return this.events.firstPacket(this, undefined, read.error as Error);

@@ -9,6 +9,11 @@ export function ownsBuffer(chunk: Uint8Array): boolean {
   return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && !(chunk.buffer instanceof SharedArrayBuffer);
 }
 
+/** `chunk` itself when it owns its memory, else a copy that does: something that can be transferred. */
+export function transferable(chunk: Uint8Array): Uint8Array {
+  return ownsBuffer(chunk) ? chunk : new Uint8Array(chunk);
+}
+
 /** `chunks` (`total` bytes in all) joined into one unpooled Buffer, whose memory can be transferred. */
 export function joinUnpooled(chunks: readonly Uint8Array[], total: number): Buffer {
   const joined = Buffer.allocUnsafeSlow(total);

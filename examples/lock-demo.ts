@@ -16,14 +16,13 @@
  * module is internal (not part of the package's public API); it is imported here to show it.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { H } from '../src/register/shared-layout.js';
 import { lock, tryLock, unlock } from '../src/register/shared-lock.js';
 import { integerOptions } from './integer-options.js';
 
 type Variant = 'plain' | 'atomic' | 'lock';
 
-/** Word indices in the shared buffer. LOCK is the register's own index (word 2). */
-const LOCK = H.LOCK;
+// Word indices in the shared buffer. The lock's word is `H.LOCK` (word 2, the register's own
+// index): `tryLock`, `lock` and `unlock` find it there themselves.
 /** On its own 64-byte cache line, away from the lock word and the gate. */
 const COUNTER = 16;
 /** The start gate: workers wait on it so that they all start at once. */

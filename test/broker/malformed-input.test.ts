@@ -3,7 +3,7 @@
  * Raw sockets, so the bytes are exactly what a broken or hostile peer would send.
  */
 import { expect } from 'chai';
-import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
+import type { IConnackPacket, IDisconnectPacket } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import type { Broker } from '../../src/broker/index.js';
 import { client, forceClose, nextMessages, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import type { IConnackPacket, IDisconnectPacket } from 'mqtt-packet';
 import { forceClose, PLACEMENTS, RawClient, until } from './helpers.js';
-import { brokerPerTest, closed, hasSession, v5Collecting, expectNext, packetsUntilClosed, publishes, rawV5, reasonString, serverDisconnect, v5 } from './v5-helpers.js';
+import { brokerPerTest, closed, hasSession, v5Collecting, expectNext, packetsUntilClosed, publishes, rawV5, serverDisconnect, v5 } from './v5-helpers.js';
 
 for (const placement of PLACEMENTS) {
   describe(`v5 connect and session: ${placement.name}`, function () {

@@ -232,7 +232,7 @@ describe('broker: session threads accepting, orders of events across threads', f
     }
   });
 
-  it('an attach for an accepted socket that is already gone reports the connection lost (no socketless link)', async () => {
+  it('an attach for an accepted socket that is already gone reports the connection lost (no socketless link), and the session started for it ends', async () => {
     // Not reachable while main answers each `accepted` once: the thread is made to close the
     // socket first (dropAccepted, before main's answer), then main attaches it to a new session.
     const gate = new Gate();
@@ -244,6 +244,8 @@ describe('broker: session threads accepting, orders of events across threads', f
       expect(await packetsUntilClosed(raw)).to.deep.equal([]);
       // The session's thread reported the connection closed: main counts it no more.
       await until(() => broker.stats().connections === 0, () => JSON.stringify(broker.stats()));
+      // The clean session main started for it had no other connection: it does not stay behind.
+      await until(() => broker.stats().sessions === 0, () => JSON.stringify(broker.stats()));
     } finally {
       raw.destroy();
       await broker.close();

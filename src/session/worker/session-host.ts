@@ -201,6 +201,12 @@ export class SessionHost implements SocketEvents {
       // Not reachable while main answers each `accepted` once; if it were, the connection is
       // lost, not a relay with no socket behind it.
       this.thread.toMain.event({ t: 'closed', session: this.sessionId, connection: message.connection, cause: 'accepted socket gone' });
+      if (this.state === HostState.Waiting) {
+        // A session started for this connection alone never had a connection: it ends (asking
+        // main first, as any ending does, in case another connection is on its way to it).
+        this.lastAttached = message.connection;
+        this.beginEnding();
+      }
       return;
     }
     if (this.state === HostState.Waiting) this.thread.table.place(this.sessionId, this.thread.threadId);

@@ -8,19 +8,23 @@ import type { QoS } from 'mqtt-packet';
 import { getLogger, silentLogger, type Logger } from '../log.js';
 import { parseSubscriptionFilter, topicMatches } from '../register/topic.js';
 import type { Backend } from './backend.js';
-import type { ClientEvent, PublishProperties, ReceivedMessage } from './core/types.js';
+import type { ClientEvent, DisconnectRequest, PublishProperties, ReceivedMessage } from './core/types.js';
+import { bothGiven, userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
 import { InThreadBackend } from './driver/in-thread-backend.js';
 import { ClientClosedError, InvalidArgumentError } from './errors.js';
 import { resolveCoreConfig, resolveDriverConfig, type ClientOptions, type DriverConfig } from './options.js';
 import { ThreadBackend } from './thread/thread-backend.js';
 
 /**
- * A message received on a subscription.
+ * A message received on a subscription. MQTT 5: `userPropertyList` has its User Properties in
+ * the order they arrived, as `[name, value]` pairs; `properties.userProperties` the same in
+ * mqtt-packet's object form, which groups a repeated name's values.
  *
  * @example
  * ```ts
  * client.on('message', (topic: string, payload: Buffer, message: Message) => {
  *   console.log(topic, payload.toString(), message.qos, message.retain);
+ *   for (const [name, value] of message.userPropertyList ?? []) console.log(name, value);
  * });
  * ```
  */
@@ -39,6 +43,14 @@ export interface PublishOptions {
   retain?: boolean;
   /** MQTT 5 PUBLISH properties (responseTopic, correlationData, userProperties, messageExpiryInterval ...). */
   properties?: PublishProperties;
+  /**
+   * MQTT 5: the User Properties as `[name, value]` pairs, written in this order (a name may
+   * repeat, also between others: `[['a', '1'], ['b', '2'], ['a', '3']]`), which the Server keeps
+   * when forwarding [MQTT-3.3.2-18]. Not with `properties.userProperties` (whose object form
+   * cannot say that order): both rejects with an `InvalidArgumentError`. Ignored in MQTT 3.1.1,
+   * as `properties` is.
+   */
+  userPropertyList?: UserPropertyList;
 }
 
 /**
@@ -53,6 +65,8 @@ export interface PublishOptions {
 export interface PublishResult {
   reasonCode?: number;
   properties?: unknown;
+  /** The PUBACK's / PUBCOMP's User Properties in the order received (MQTT 5), if it had any. */
+  userPropertyList?: UserPropertyList;
 }
 
 /**
@@ -74,6 +88,25 @@ export interface SubscribeOptions {
   rh?: number;
   /** MQTT 5 SUBSCRIBE properties (subscriptionIdentifier, userProperties). */
   properties?: Record<string, unknown>;
+  /** MQTT 5: the SUBSCRIBE's User Properties in this order (not with `properties.userProperties`). */
+  userPropertyList?: UserPropertyList;
+}
+
+/**
+ * Options of {@link MqttClient.end}.
+ *
+ * @example
+ * ```ts
+ * await client.end({ userPropertyList: [['why', 'shutdown'], ['host', 'a'], ['why', 'update']] });
+ * ```
+ */
+export interface EndOptions {
+  /** Disconnect at once; unfinished operations reject. */
+  force?: boolean;
+  /** MQTT 5 DISCONNECT properties: a Reason String, User Properties in the object form. */
+  properties?: { reasonString?: string; userProperties?: Record<string, string | string[]> };
+  /** MQTT 5: the DISCONNECT's User Properties in this order (not with `properties.userProperties`). */
+  userPropertyList?: UserPropertyList;
 }
 
 /**
@@ -108,6 +141,8 @@ interface Pending {
  * ```
  */
 export class Subscription implements AsyncIterable<Message> {
+  /** The SUBACK's User Properties in the order received (MQTT 5), if it had any. */
+  readonly userPropertyList?: UserPropertyList;
   private buffer: Message[] = [];
   private waiters: Array<{ resolve(r: IteratorResult<Message>): void; reject(error: Error): void }> = [];
   private closed = false;
@@ -293,7 +328,14 @@ export class MqttClient extends EventEmitter {
    */
   publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
     const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const request = { topic, payload: body, qos: options.qos ?? 0, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) };
+    const request = {
+      topic,
+      payload: body,
+      qos: options.qos ?? 0,
+      retain: options.retain ?? false,
+      ...(options.properties ? { properties: options.properties } : {}),
+      ...(options.userPropertyList !== undefined ? { userPropertyList: options.userPropertyList } : {}),
+    };
     return this.operation((token) => ({ type: 'publish', token, request })) as Promise<PublishResult>;
   }
 
@@ -314,8 +356,15 @@ export class MqttClient extends EventEmitter {
     const sub = new Subscription(this, list, [], this.options.maxBufferedMessages ?? 10_000, () => this.log.warn('subscription buffer full: dropped the oldest message'));
     this.subscriptions.add(sub);
     try {
-      const suback = (await this.operation((token) => ({ type: 'subscribe', token, subscriptions, ...(options.properties ? { properties: options.properties } : {}) }))) as { granted: number[] };
+      const suback = (await this.operation((token) => ({
+        type: 'subscribe',
+        token,
+        subscriptions,
+        ...(options.properties ? { properties: options.properties } : {}),
+        ...(options.userPropertyList !== undefined ? { userPropertyList: options.userPropertyList } : {}),
+      }))) as { granted: number[]; userPropertyList?: UserPropertyList };
       (sub as { granted: number[] }).granted = [...suback.granted];
+      if (suback.userPropertyList !== undefined) (sub as { userPropertyList?: UserPropertyList }).userPropertyList = suback.userPropertyList;
       return sub;
     } catch (err) {
       sub.close();
@@ -323,21 +372,39 @@ export class MqttClient extends EventEmitter {
     }
   }
 
-  /** Unsubscribes; resolves with the UNSUBACK's reason codes (MQTT 5) or an empty list. */
-  async unsubscribe(filters: string | string[], options: { properties?: Record<string, unknown> } = {}): Promise<number[]> {
+  /**
+   * Unsubscribes; resolves with the UNSUBACK's reason codes (MQTT 5) or an empty list.
+   * `userPropertyList`: the UNSUBSCRIBE's User Properties in this order (MQTT 5; not with
+   * `properties.userProperties`).
+   */
+  async unsubscribe(filters: string | string[], options: { properties?: Record<string, unknown>; userPropertyList?: UserPropertyList } = {}): Promise<number[]> {
     const topics = Array.isArray(filters) ? filters : [filters];
     for (const sub of [...this.subscriptions]) if (sub.filters.every((f) => topics.includes(f))) sub.close();
-    const unsuback = (await this.operation((token) => ({ type: 'unsubscribe', token, topics, ...(options.properties ? { properties: options.properties } : {}) }))) as { granted?: number[] };
+    const unsuback = (await this.operation((token) => ({
+      type: 'unsubscribe',
+      token,
+      topics,
+      ...(options.properties ? { properties: options.properties } : {}),
+      ...(options.userPropertyList !== undefined ? { userPropertyList: options.userPropertyList } : {}),
+    }))) as { granted?: number[] };
     return unsuback.granted ?? [];
   }
 
   /**
    * Sends DISCONNECT after in-flight work completes (at most `endTimeout` ms) and releases the
-   * thread and socket. With `force`, disconnects at once; unfinished operations reject.
+   * thread and socket. With `force`, disconnects at once; unfinished operations reject. MQTT 5:
+   * the DISCONNECT carries `properties` and `userPropertyList` (see {@link EndOptions}); either
+   * not valid rejects with an `InvalidArgumentError` before anything ends.
    */
-  end(options: { force?: boolean } = {}): Promise<void> {
+  end(options: EndOptions = {}): Promise<void> {
     if (!this.endPromise) {
-      this.backend.send({ type: 'end', force: options.force ?? false });
+      let disconnect: DisconnectRequest | undefined;
+      try {
+        disconnect = disconnectRequest(options);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      this.backend.send({ type: 'end', force: options.force ?? false, ...(disconnect ? { disconnect } : {}) });
       this.endPromise = this.ended;
     } else if (options.force) this.backend.send({ type: 'end', force: true });
     return this.endPromise;
@@ -422,7 +489,13 @@ export class MqttClient extends EventEmitter {
         return;
       }
       case 'publish-done':
-        this.settle(event.token, { value: { ...(event.reasonCode !== undefined ? { reasonCode: event.reasonCode } : {}), ...(event.properties !== undefined ? { properties: event.properties } : {}) } });
+        this.settle(event.token, {
+          value: {
+            ...(event.reasonCode !== undefined ? { reasonCode: event.reasonCode } : {}),
+            ...(event.properties !== undefined ? { properties: event.properties } : {}),
+            ...(event.userPropertyList !== undefined ? { userPropertyList: event.userPropertyList } : {}),
+          },
+        });
         return;
       case 'subscribe-done':
         this.settle(event.token, { value: event.suback });
@@ -491,6 +564,22 @@ export class MqttClient extends EventEmitter {
     const method = level === undefined ? 'info' : level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : level >= 20 ? 'debug' : 'trace';
     this.log[method](rest, msg ?? '');
   }
+}
+
+/** What {@link MqttClient.end}'s options ask the DISCONNECT to carry, or undefined; throws an `InvalidArgumentError` naming a bad option. */
+function disconnectRequest(options: EndOptions): DisconnectRequest | undefined {
+  const { properties, userPropertyList } = options;
+  if (properties === undefined && userPropertyList === undefined) return undefined;
+  if (userPropertyList !== undefined) {
+    const fault = userPropertyListFault('end: userPropertyList', userPropertyList);
+    if (fault) throw fault;
+    if (properties?.userProperties !== undefined) throw bothGiven('end: userPropertyList', 'properties.userProperties');
+  }
+  const out: DisconnectRequest = {};
+  if (properties?.reasonString !== undefined) out.reasonString = properties.reasonString;
+  if (properties?.userProperties !== undefined) out.userProperties = properties.userProperties;
+  if (userPropertyList !== undefined) out.userPropertyList = userPropertyList;
+  return out;
 }
 
 /**

@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
-export { connect, MqttClient, Subscription, type Message, type PublishOptions, type PublishResult, type SubscribeOptions, type ConnectionStatus } from './client.js';
+export { connect, MqttClient, Subscription, type Message, type PublishOptions, type PublishResult, type SubscribeOptions, type EndOptions, type ConnectionStatus } from './client.js';
 export type { ClientOptions } from './options.js';
-export type { WillOptions, ConnectProperties, PublishProperties } from './core/types.js';
+export type { WillOptions, ConnectProperties, PublishProperties, UserPropertyList, WithUserPropertyList, DisconnectRequest } from './core/types.js';
 export {
   MqttClientError,
   ConnectError,

@@ -8,6 +8,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { checkLogLevel } from '../log.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ConnectProperties, CoreConfig, WillOptions } from './core/types.js';
+import { bothGiven, userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
 import { DERIVED_PERIODS, periodsFor, type DerivedPeriod } from './core/keepalive.js';
 
 /**
@@ -37,6 +38,12 @@ export interface ClientOptions {
   will?: WillOptions;
   /** MQTT 5 CONNECT properties (sessionExpiryInterval, receiveMaximum, topicAliasMaximum ...). */
   properties?: ConnectProperties;
+  /**
+   * MQTT 5: the CONNECT's User Properties in this order, as `[name, value]` pairs (names may
+   * repeat and interleave). Not with `properties.userProperties`: both is an
+   * `InvalidArgumentError`. The will's go in `will.userPropertyList`.
+   */
+  userPropertyList?: UserPropertyList;
   /** 4 (MQTT 3.1.1) or 5. Default 4. */
   protocolVersion?: 4 | 5;
   /** First reconnect delay in ms; 0 disables reconnecting. Default 1000. */
@@ -105,8 +112,8 @@ export interface ClientOptions {
   logger?: Logger | false;
   /** Level for a logger Weft makes itself. */
   logLevel?: LevelWithSilent;
-  /** MQTT 5 enhanced authentication: answers each AUTH (reason 0x18) from the server. */
-  authHandler?: (packet: { reasonCode: number; properties?: Record<string, unknown> }) =>
+  /** MQTT 5 enhanced authentication: answers each AUTH (reason 0x18) from the server (`userPropertyList`: its User Properties in the order received). */
+  authHandler?: (packet: { reasonCode: number; properties?: Record<string, unknown>; userPropertyList?: UserPropertyList }) =>
     | { reasonCode?: number; properties?: Record<string, unknown> }
     | Promise<{ reasonCode?: number; properties?: Record<string, unknown> }>;
 }
@@ -218,6 +225,7 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
   const will = o.will ?? base?.will;
   if (will !== undefined) {
     if (typeof will.topic !== 'string' || will.topic === '' || /[+#]/.test(will.topic)) throw new InvalidArgumentError('will.topic: expected a topic name without wildcards');
+    checkOrdered('will.userPropertyList', will.userPropertyList, 'will.properties.userProperties', will.properties);
     config.will = will;
   }
   const properties = o.properties ?? base?.properties;
@@ -225,7 +233,21 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
     if (protocolVersion !== 5) throw new InvalidArgumentError('properties: CONNECT properties need protocolVersion 5');
     config.properties = properties;
   }
+  const userPropertyList = o.userPropertyList ?? base?.userPropertyList;
+  if (userPropertyList !== undefined) {
+    if (protocolVersion !== 5) throw new InvalidArgumentError('userPropertyList: CONNECT properties need protocolVersion 5');
+    checkOrdered('userPropertyList', userPropertyList, 'properties.userProperties', properties);
+    config.userPropertyList = userPropertyList;
+  }
   return config;
+}
+
+/** Throws when `list` (the option `option`) is no UserPropertyList or comes with `objectOption`, the object form. */
+function checkOrdered(option: string, list: unknown, objectOption: string, properties: { userProperties?: unknown } | undefined): void {
+  if (list === undefined) return;
+  const fault = userPropertyListFault(option, list);
+  if (fault) throw fault;
+  if (properties?.userProperties !== undefined) throw bothGiven(option, objectOption);
 }
 
 /** Resolves logger-free, cloneable driver configuration. */

@@ -150,7 +150,7 @@ export interface PacketDecoderOptions {
    * received (interleaved names, names that are array indices), also give that order, on the
    * property list under `USER_PROPERTY_ORDER` (see `user-property-order.ts`). The broker sets
    * it: it forwards User Properties and MUST keep their order [MQTT-3.3.2-18, MQTT-3.1.3-10].
-   * Weft's client hands applications the object form and leaves it off.
+   * Weft's client sets it too, to hand applications the order received (`client/core/user-property-list.ts`).
    */
   userPropertyOrder?: boolean;
 }

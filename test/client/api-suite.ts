@@ -6,6 +6,13 @@ import mqtt from 'mqtt';
 import { connect, type MqttClient, type Message } from '../../src/client/index.js';
 import type { TestBroker } from './brokers.js';
 
+/** Interleaved names: mqtt-packet's object form would give a=[1,3], b=2. */
+const INTERLEAVED = [
+  ['a', '1'],
+  ['b', '2'],
+  ['a', '3'],
+] as const;
+
 async function take(iterable: AsyncIterable<Message>, n: number): Promise<Message[]> {
   const out: Message[] = [];
   if (n === 0) return out;
@@ -75,6 +82,24 @@ export function apiSuite(
         await again.publish(`kept/${assigned}`, 'x', { qos: 1 });
         expect(await arrived).to.equal(`kept/${assigned}`);
         await again.end();
+      });
+    }
+
+    if (options.versions.includes(5)) {
+      const driver = thread ? 'worker' : 'inthread';
+      // [MQTT-3.3.2-18]: the Server MUST maintain the order of User Properties when forwarding.
+      it(`${thread ? 'worker thread' : 'in-thread'} driver, MQTT 5.0: interleaved names a=1, b=2, a=3 published by Weft's client arrive at a Weft client subscriber in that order [MQTT-3.3.2-18]`, async () => {
+        const subscriber = await connect(broker.url, { thread, protocolVersion: 5, logger: false });
+        clients.push(subscriber);
+        const publisher = await connect(broker.url, { thread, protocolVersion: 5, logger: false });
+        clients.push(publisher);
+        const sub = await subscriber.subscribe(`uprops/${driver}/#`, { qos: 1 });
+        // JavaScript orders the index name '0' before 'x' in an object: the other way to lose the order.
+        const lists = [INTERLEAVED, [['x', 'first'], ['0', 'second']] as const];
+        for (const [i, list] of lists.entries()) await publisher.publish(`uprops/${driver}/${i}`, 'm', { qos: 1, userPropertyList: list });
+        const got = (await take(sub, 2)).sort((a, b) => a.topic.localeCompare(b.topic));
+        expect(got.map((m) => m.userPropertyList)).to.deep.equal(lists);
+        expect({ ...got[0]!.properties!.userProperties }).to.deep.equal({ a: ['1', '3'], b: '2' });
       });
     }
 

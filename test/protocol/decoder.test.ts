@@ -382,7 +382,7 @@ describe('protocol: MQTT 5 User Properties in the order received [MQTT-3.3.2-18,
     expect(userPropertyOrderOf(packet.properties)).to.deep.equal(['c', '1', 'd', '2', 'c', '3']);
   });
 
-  it("Weft's client (no userPropertyOrder option) gets the object form only", () => {
+  it('without the userPropertyOrder option, a decoder gives the object form only', () => {
     const packet = decode(publishWith(users([['a', '1'], ['b', '2'], ['a', '3']])), false);
     expect(userPropertyOrderOf(packet.properties)).to.equal(undefined);
     expect({ ...(packet.properties as { userProperties: object }).userProperties }).to.deep.equal({ a: ['1', '3'], b: '2' });

@@ -14,10 +14,9 @@
  * outstanding; a successful write is no proof of life, so an unanswered PINGREQ
  * (`pingTimeout`) or receive silence (`recvIdleAbortPeriod`) ends the connection.
  */
-import type { IConnackPacket, IPublishPacket, Packet, QoS } from 'mqtt-packet';
+import type { IConnackPacket, IDisconnectPacket, IPublishPacket, Packet, QoS } from 'mqtt-packet';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { encodePlainFirst } from '../../protocol/encoder.js';
 import { DECODE_ERROR_REASON_CODES, DecodeError, PacketDecoder } from '../../protocol/decoder.js';
 import { ReasonCode, reasonName } from '../../protocol/reason-codes.js';
 import { parseSubscriptionFilter, validateTopicName, TopicError } from '../../register/topic.js';
@@ -38,14 +37,20 @@ import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } fro
 import { describePacket } from './packet-trace.js';
 import { serverDisconnectAction } from './server-disconnect.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
+import { bothGiven, encodeOutgoing, receivedUserPropertyList, userPropertyListFault, withUserPropertyList, type UserPropertyList } from './user-property-list.js';
 import {
   ClientState,
   type ClientEvent,
   type CoreConfig,
   type CoreOutput,
+  type DisconnectRequest,
+  type OutgoingPacket,
   type PublishProperties,
   type PublishRequest,
+  type ReceivedMessage,
   type SubscriptionRequest,
+  type UserProperties,
+  type WithUserPropertyList,
 } from './types.js';
 
 /** Token used for operations the core makes itself (resubscribe); they produce no events. */
@@ -112,6 +117,8 @@ export class ClientCore {
   private drainDeadline = 0;
 
   private out: CoreOutput = { writes: [], actions: [], events: [], deadline: undefined };
+  /** What the DISCONNECT that ends the client carries, from `end`. */
+  private disconnectRequest: DisconnectRequest | undefined;
 
   constructor(config: CoreConfig, options: { logger?: Logger; random?: () => number } = {}) {
     this.config = { ...config };
@@ -152,12 +159,14 @@ export class ClientCore {
   transportOpen(now: number): CoreOutput {
     if (this.stateValue !== ClientState.Connecting) return this.flush(now);
     this.stateValue = ClientState.AwaitingConnack;
-    this.decoder = new PacketDecoder(this.config.maxIncomingPacketSize, this.config.protocolVersion);
+    // userPropertyOrder: received User Properties reach the application in the order received
+    // (`user-property-list.ts`), where mqtt-packet's object form would group them by name.
+    this.decoder = new PacketDecoder(this.config.maxIncomingPacketSize, this.config.protocolVersion, { userPropertyOrder: true });
     this.liveness.reset(now);
     const packet = this.connectPacket();
     let bytes: Buffer;
     try {
-      bytes = encodePlainFirst(packet, this.config.protocolVersion);
+      bytes = encodeOutgoing(packet, this.config.protocolVersion);
     } catch (err) {
       this.lose(new InvalidArgumentError(`cannot encode CONNECT (check will and properties): ${(err as Error).message}`), now, true);
       return this.flush(now);
@@ -248,9 +257,12 @@ export class ClientCore {
     return this.flush(now);
   }
 
-  /** Queues a SUBSCRIBE. */
-  subscribe(token: number, subscriptions: SubscriptionRequest[], properties: Record<string, unknown> | undefined, now: number): CoreOutput {
-    let refusal = this.refuseOperation();
+  /**
+   * Queues a SUBSCRIBE. `userPropertyList`: its User Properties in that order (MQTT 5), not with
+   * `properties.userProperties`.
+   */
+  subscribe(token: number, subscriptions: SubscriptionRequest[], properties: Record<string, unknown> | undefined, now: number, userPropertyList?: UserPropertyList): CoreOutput {
+    let refusal = this.refuseOperation() ?? orderedPropertiesFault('subscribe', properties, userPropertyList);
     if (!refusal && subscriptions.length === 0) refusal = new InvalidArgumentError('subscribe: at least one topic filter is required [MQTT-3.8.3-2]');
     for (const sub of subscriptions) {
       if (refusal) break;
@@ -266,7 +278,7 @@ export class ClientCore {
       return this.flush(now);
     }
     try {
-      this.outbox.addControl({ kind: 'subscribe', token, messageId: this.outbox.allocateId(), subscriptions, properties });
+      this.outbox.addControl({ kind: 'subscribe', token, messageId: this.outbox.allocateId(), subscriptions, properties: ordered(properties, userPropertyList) });
     } catch (err) {
       this.fail(token, err as Error);
     }
@@ -274,9 +286,9 @@ export class ClientCore {
     return this.flush(now);
   }
 
-  /** Queues an UNSUBSCRIBE. */
-  unsubscribe(token: number, topics: string[], properties: Record<string, unknown> | undefined, now: number): CoreOutput {
-    let refusal = this.refuseOperation();
+  /** Queues an UNSUBSCRIBE. `userPropertyList`: as for {@link subscribe}. */
+  unsubscribe(token: number, topics: string[], properties: Record<string, unknown> | undefined, now: number, userPropertyList?: UserPropertyList): CoreOutput {
+    let refusal = this.refuseOperation() ?? orderedPropertiesFault('unsubscribe', properties, userPropertyList);
     if (!refusal && topics.length === 0) refusal = new InvalidArgumentError('unsubscribe: at least one topic filter is required [MQTT-3.10.3-2]');
     for (const topic of topics) {
       if (refusal) break;
@@ -291,7 +303,7 @@ export class ClientCore {
       return this.flush(now);
     }
     try {
-      this.outbox.addControl({ kind: 'unsubscribe', token, messageId: this.outbox.allocateId(), topics, properties });
+      this.outbox.addControl({ kind: 'unsubscribe', token, messageId: this.outbox.allocateId(), topics, properties: ordered(properties, userPropertyList) });
     } catch (err) {
       this.fail(token, err as Error);
     }
@@ -310,7 +322,7 @@ export class ClientCore {
       const packet: Packet = { cmd: 'auth', reasonCode, properties: properties as never };
       let bytes: Buffer;
       try {
-        bytes = encodePlainFirst(packet, 5);
+        bytes = encodeOutgoing(packet, 5);
       } catch (err) {
         this.out.events.push({ type: 'error', error: new InvalidArgumentError(`auth: cannot encode: ${(err as Error).message}`) });
         return this.flush(now);
@@ -366,10 +378,16 @@ export class ClientCore {
   /**
    * Ends the client. Connected and not `force`: keeps writing queued work and waits for every
    * in-flight acknowledgement (at most `endTimeout` ms), then DISCONNECT. Otherwise ends now;
-   * unfinished operations fail with {@link ClientClosedError}.
+   * unfinished operations fail with {@link ClientClosedError}. `disconnect`: what that
+   * DISCONNECT carries (MQTT 5); one that is not valid is reported as an `error` event and left out.
    */
-  end(now: number, force = false): CoreOutput {
+  end(now: number, force = false, disconnect?: DisconnectRequest): CoreOutput {
     const s = this.stateValue;
+    if (disconnect !== undefined && s !== ClientState.Ended) {
+      const fault = orderedPropertiesFault('end', disconnect.userProperties === undefined ? undefined : { userProperties: disconnect.userProperties }, disconnect.userPropertyList);
+      if (fault) this.out.events.push({ type: 'error', error: fault });
+      else this.disconnectRequest = disconnect;
+    }
     if (s === ClientState.Ended) {
       this.out.events.push({ type: 'ended' });
     } else if (s === ClientState.Connected && !force) {
@@ -409,9 +427,14 @@ export class ClientCore {
     };
     if (c.username !== undefined) packet.username = c.username;
     if (c.password !== undefined) packet.password = c.password;
-    if (c.will) packet.will = { qos: 0, retain: false, ...c.will } as never;
+    if (c.will) {
+      const { userPropertyList: willList, ...will } = c.will;
+      // The will's User Properties in the order given; the Server keeps it [MQTT-3.1.3-10].
+      if (willList !== undefined && c.protocolVersion === 5) will.properties = withUserPropertyList(will.properties, willList);
+      packet.will = { qos: 0, retain: false, ...will } as never;
+    }
     if (c.protocolVersion === 5) {
-      const properties = { ...(c.properties ?? {}) };
+      const properties = c.userPropertyList === undefined ? { ...(c.properties ?? {}) } : withUserPropertyList(c.properties, c.userPropertyList);
       // [MQTT-3.1.2-27] the server must not send us packets above this size.
       if (c.maxIncomingPacketSize < PROTOCOL_MAX_PACKET) properties.maximumPacketSize = c.maxIncomingPacketSize;
       packet.properties = properties;
@@ -456,7 +479,7 @@ export class ClientCore {
     this.stateValue = ClientState.Connected;
     if (!packet.sessionPresent) this.startNewSession();
     this.log.info({ sessionPresent: packet.sessionPresent, reconnect }, 'connected');
-    this.out.events.push({ type: 'connect', connack: packet, sessionPresent: packet.sessionPresent, reconnect });
+    this.out.events.push({ type: 'connect', connack: withReceivedList(packet), sessionPresent: packet.sessionPresent, reconnect });
     this.liveness.received(now);
   }
 
@@ -566,11 +589,34 @@ export class ClientCore {
   }
 
   private finishEnd(now: number): void {
-    this.send({ cmd: 'disconnect', reasonCode: ReasonCode.NormalDisconnection }, now);
+    const { packet, bytes } = this.endDisconnect();
+    this.write(packet, bytes, now);
     this.out.actions.push({ type: 'close', graceful: true });
     this.decoder = undefined;
     this.enterEnded(new ClientClosedError('client ended before the operation completed'));
     this.log.info('disconnected');
+  }
+
+  /** The DISCONNECT that ends the client and its bytes: reason 0x00, with what `end` was given (MQTT 5). */
+  private endDisconnect(): OutgoingPacket {
+    const packet: Packet = { cmd: 'disconnect', reasonCode: ReasonCode.NormalDisconnection };
+    const d = this.disconnectRequest;
+    if (d !== undefined && this.config.protocolVersion === 5) {
+      const properties: NonNullable<IDisconnectPacket['properties']> = {};
+      if (d.reasonString !== undefined) properties.reasonString = d.reasonString;
+      if (d.userProperties !== undefined) properties.userProperties = d.userProperties;
+      const withList = d.userPropertyList === undefined ? properties : withUserPropertyList(properties, d.userPropertyList);
+      if (Object.keys(withList).length > 0) packet.properties = withList;
+      try {
+        return { packet, bytes: encodeOutgoing(packet, 5) };
+      } catch (err) {
+        // Properties that cannot be written must not keep the session from ending properly (0x00
+        // discards the will [MQTT-3.14.4-3]): the DISCONNECT goes without them.
+        this.out.events.push({ type: 'error', error: new InvalidArgumentError(`end: the DISCONNECT's properties cannot be written, sent without them: ${(err as Error).message}`) });
+        delete packet.properties;
+      }
+    }
+    return { packet, bytes: encodeOutgoing(packet, this.config.protocolVersion) };
   }
 
   private finishDrainIfDone(now: number): void {
@@ -647,7 +693,7 @@ export class ClientCore {
     if (this.stateValue === ClientState.AwaitingConnack) {
       if (packet.cmd === 'connack') return this.onConnack(packet, now);
       if (packet.cmd === 'auth') {
-        this.out.events.push({ type: 'auth', packet });
+        this.out.events.push({ type: 'auth', packet: withReceivedList(packet) });
         return;
       }
       if (packet.cmd === 'disconnect') return this.onServerDisconnect(packet, now);
@@ -675,7 +721,7 @@ export class ClientCore {
       case 'disconnect':
         return this.onServerDisconnect(packet, now);
       case 'auth':
-        this.out.events.push({ type: 'auth', packet });
+        this.out.events.push({ type: 'auth', packet: withReceivedList(packet) });
         return;
       default:
         return this.violation(`a server must not send ${packet.cmd.toUpperCase()}`, ReasonCode.ProtocolError, now);
@@ -706,7 +752,7 @@ export class ClientCore {
         : `DISCONNECT ${detail}: a reason code only a Client may send (MQTT 5.0 Table 3-10)`;
       return this.violation(message, ReasonCode.ProtocolError, now);
     }
-    this.out.events.push({ type: 'disconnect', packet });
+    this.out.events.push({ type: 'disconnect', packet: withReceivedList(packet) });
     if (action === 'end') {
       const error = new SessionTakenOverError(`server sent DISCONNECT: ${detail}: another connection with client id ${JSON.stringify(this.config.clientId)} took the session over; not reconnecting, which would take it back (set reconnectOnTakeover to reconnect)`);
       this.log.warn({ clientId: this.config.clientId }, 'session taken over by another connection with our client id: ending, not reconnecting');
@@ -741,7 +787,7 @@ export class ClientCore {
       // [MQTT-3.3.2-2] no wildcards in a topic name; 0x90 as our broker answers the same fault.
       return this.violation(`PUBLISH topic name invalid: ${(err as Error).message} [MQTT-3.3.2-2]`, ReasonCode.TopicNameInvalid, now);
     }
-    const message = {
+    const message: ReceivedMessage = {
       topic,
       payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
       qos: packet.qos,
@@ -749,6 +795,8 @@ export class ClientCore {
       dup: packet.dup,
       ...(packet.properties ? { properties: packet.properties } : {}),
     };
+    const list = receivedUserPropertyList(packet.properties);
+    if (list !== undefined) message.userPropertyList = list;
     const id = packet.messageId ?? 0;
     if (packet.qos === 0) {
       this.out.events.push({ type: 'message', message });
@@ -778,7 +826,7 @@ export class ClientCore {
     this.send(packet, now);
   }
 
-  private onPuback(id: number, reasonCode: number, properties: unknown): void {
+  private onPuback(id: number, reasonCode: number, properties: IPublishPacket['properties']): void {
     const entry = this.outbox.inflightEntry(id);
     if (!entry || entry.kind !== 'publish' || entry.request.qos !== 1) {
       this.log.warn({ messageId: id }, 'PUBACK for a packet id not in flight');
@@ -786,7 +834,7 @@ export class ClientCore {
     }
     this.outbox.complete(id);
     if (reasonCode >= 0x80) this.fail(entry.token, new ReasonCodeError('server refused the PUBLISH', reasonCode));
-    else this.out.events.push({ type: 'publish-done', token: entry.token, reasonCode, properties });
+    else this.out.events.push(publishDone(entry.token, reasonCode, properties));
   }
 
   private onPubrec(id: number, reasonCode: number, now: number): void {
@@ -806,14 +854,14 @@ export class ClientCore {
     this.send({ cmd: 'pubrel', messageId: id }, now);
   }
 
-  private onPubcomp(id: number, reasonCode: number, properties: unknown): void {
+  private onPubcomp(id: number, reasonCode: number, properties: IPublishPacket['properties']): void {
     const entry = this.outbox.inflightEntry(id);
     if (!entry || entry.kind !== 'publish' || entry.stage !== 'pubrel') {
       this.log.warn({ messageId: id }, 'PUBCOMP for a packet id not awaiting it');
       return;
     }
     this.outbox.complete(id);
-    this.out.events.push({ type: 'publish-done', token: entry.token, reasonCode, properties });
+    this.out.events.push(publishDone(entry.token, reasonCode, properties));
   }
 
   private onSuback(packet: import('mqtt-packet').ISubackPacket): void {
@@ -829,7 +877,7 @@ export class ClientCore {
       const code = granted[i];
       if (code !== undefined && code < 0x80) this.subscriptions.set(sub.topic, { ...sub, qos: Math.min(sub.qos, code) as QoS });
     });
-    if (entry.token !== INTERNAL_TOKEN) this.out.events.push({ type: 'subscribe-done', token: entry.token, suback: packet });
+    if (entry.token !== INTERNAL_TOKEN) this.out.events.push({ type: 'subscribe-done', token: entry.token, suback: withReceivedList(packet) });
   }
 
   private onUnsuback(packet: import('mqtt-packet').IUnsubackPacket): void {
@@ -841,7 +889,7 @@ export class ClientCore {
     }
     this.outbox.complete(id);
     for (const topic of entry.topics) this.subscriptions.delete(topic);
-    this.out.events.push({ type: 'unsubscribe-done', token: entry.token, unsuback: packet });
+    this.out.events.push({ type: 'unsubscribe-done', token: entry.token, unsuback: withReceivedList(packet) });
   }
 
   // ---------------------------------------------------------------- send path
@@ -859,6 +907,8 @@ export class ClientCore {
     } catch (err) {
       return new InvalidArgumentError(`publish: ${(err as Error).message}`);
     }
+    const listFault = orderedPropertiesFault('publish', request.properties, request.userPropertyList);
+    if (listFault) return listFault;
     const alias = request.properties?.topicAlias;
     if (alias !== undefined && (this.config.protocolVersion !== 5 || !Number.isInteger(alias) || alias < 1 || alias > 65535)) {
       return new InvalidArgumentError(`publish: topicAlias must be an integer 1..65535 (MQTT 5 only), got ${alias}`);
@@ -922,7 +972,7 @@ export class ClientCore {
     if (entry.properties) packet.properties = entry.properties as never;
     let bytes: Buffer;
     try {
-      bytes = encodePlainFirst(packet, this.config.protocolVersion);
+      bytes = encodeOutgoing(packet, this.config.protocolVersion);
     } catch (err) {
       this.outbox.releaseId(entry.messageId);
       this.failControl(entry, new InvalidArgumentError(`${entry.kind}: cannot encode: ${(err as Error).message}`));
@@ -1008,7 +1058,7 @@ export class ClientCore {
     }
     let bytes: Buffer;
     try {
-      bytes = encodePlainFirst(packet, this.config.protocolVersion);
+      bytes = encodeOutgoing(packet, this.config.protocolVersion);
     } catch (err) {
       if (id !== undefined) this.outbox.releaseId(id);
       this.fail(entry.token, new InvalidArgumentError(`publish: cannot encode: ${(err as Error).message}`));
@@ -1032,14 +1082,15 @@ export class ClientCore {
   /** The request's properties plus an automatic topic alias when enabled and allowed. */
   private publishProperties(req: PublishRequest): PublishProperties | undefined {
     if (this.config.protocolVersion !== 5) return undefined;
-    const props = req.properties ? { ...req.properties } : undefined;
+    // With a list, the User Properties go out in its order (`user-property-list.ts`).
+    const props = req.userPropertyList !== undefined ? withUserPropertyList(req.properties, req.userPropertyList) : req.properties ? { ...req.properties } : undefined;
     if (props?.topicAlias !== undefined || !this.config.autoAssignTopicAlias) return props;
     const alias = this.outgoingAliases.assign(req.topic);
     return alias === undefined ? props : { ...(props ?? {}), topicAlias: alias };
   }
 
   private send(packet: Packet, now: number): void {
-    this.write(packet, encodePlainFirst(packet, this.config.protocolVersion), now);
+    this.write(packet, encodeOutgoing(packet, this.config.protocolVersion), now);
   }
 
   private write(packet: Packet, bytes: Buffer, now: number): void {
@@ -1061,6 +1112,36 @@ export class ClientCore {
 }
 
 export type { ClientEvent };
+
+/**
+ * Why User Properties given to `operation` as `list` are refused: not a {@link UserPropertyList},
+ * or given both ways (with `properties.userProperties`). Undefined when fine or not given.
+ */
+function orderedPropertiesFault(operation: string, properties: { userProperties?: unknown } | undefined, list: UserPropertyList | undefined): Error | undefined {
+  if (list === undefined) return undefined;
+  const fault = userPropertyListFault(`${operation}: userPropertyList`, list);
+  if (fault) return fault;
+  if (properties?.userProperties !== undefined) return bothGiven(`${operation}: userPropertyList`, 'properties.userProperties');
+  return undefined;
+}
+
+/** `properties` with `list` as its User Properties in order, or `properties` as they are. */
+function ordered(properties: Record<string, unknown> | undefined, list: UserPropertyList | undefined): Record<string, unknown> | undefined {
+  return list === undefined ? properties : withUserPropertyList(properties, list);
+}
+
+/** A received packet with its User Properties, if any, also as a list in the order received. */
+function withReceivedList<T extends { properties?: object }>(packet: T): T & WithUserPropertyList {
+  const list = receivedUserPropertyList(packet.properties as { userProperties?: UserProperties } | undefined);
+  if (list !== undefined) (packet as T & WithUserPropertyList).userPropertyList = list;
+  return packet;
+}
+
+/** The `publish-done` event of a PUBACK / PUBCOMP: reason code, properties and their User Properties in order. */
+function publishDone(token: number, reasonCode: number, properties: IPublishPacket['properties']): ClientEvent {
+  const list = receivedUserPropertyList(properties);
+  return { type: 'publish-done', token, reasonCode, properties, ...(list !== undefined ? { userPropertyList: list } : {}) };
+}
 
 /** The liveness periods of a connection whose CONNACK gave `serverKeepAlive` (or none). */
 function livenessPeriods(config: CoreConfig, serverKeepAlive: number | undefined): KeepalivePeriods {

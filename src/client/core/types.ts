@@ -4,6 +4,7 @@
  * actions, events, next deadline).
  */
 import type { IConnackPacket, IPublishPacket, ISubackPacket, IUnsubackPacket, IAuthPacket, IDisconnectPacket, Packet, QoS, UserProperties } from 'mqtt-packet';
+import type { UserPropertyList } from './user-property-list.js';
 
 /**
  * The client's one state.
@@ -48,6 +49,12 @@ export interface WillOptions {
   qos?: QoS;
   retain?: boolean;
   properties?: NonNullable<NonNullable<import('mqtt-packet').IConnectPacket['will']>['properties']>;
+  /**
+   * MQTT 5: the will's User Properties in this order, names repeated and interleaved as given
+   * (the Server publishes the will keeping it [MQTT-3.1.3-10]). Not with `properties.userProperties`:
+   * both is an `InvalidArgumentError`. Ignored in MQTT 3.1.1, as `properties` is.
+   */
+  userPropertyList?: UserPropertyList;
 }
 
 /**
@@ -91,6 +98,8 @@ export interface CoreConfig {
   password?: Buffer;
   will?: WillOptions;
   properties?: ConnectProperties;
+  /** The CONNECT's own User Properties in order (not with `properties.userProperties`). */
+  userPropertyList?: UserPropertyList;
   /** Seconds without receiving a byte before a PINGREQ is sent; 0 disables. */
   recvIdlePingPeriod: number;
   /** Seconds without receiving a byte before the connection is aborted; 0 disables. */
@@ -156,7 +165,23 @@ export interface ReceivedMessage {
   qos: QoS;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 PUBLISH properties; `userProperties` in mqtt-packet's object form, which groups names. */
   properties?: IPublishPacket['properties'];
+  /**
+   * MQTT 5: the User Properties in the order they arrived, as `[name, value]` pairs (a=1, b=2,
+   * a=3 stays so, where `properties.userProperties` says a=[1,3], b=2). Absent when the message
+   * has none.
+   */
+  userPropertyList?: UserPropertyList;
+}
+
+/**
+ * What a received packet the client hands on (CONNACK, DISCONNECT, AUTH, SUBACK, UNSUBACK)
+ * carries beside mqtt-packet's fields: its MQTT 5 User Properties in the order received.
+ */
+export interface WithUserPropertyList {
+  /** The packet's User Properties in the order received, as `[name, value]` pairs; absent when none. */
+  userPropertyList?: UserPropertyList;
 }
 
 /**
@@ -173,18 +198,18 @@ export interface ReceivedMessage {
  * ```
  */
 export type ClientEvent =
-  | { type: 'connect'; connack: IConnackPacket; sessionPresent: boolean; reconnect: boolean }
+  | { type: 'connect'; connack: IConnackPacket & WithUserPropertyList; sessionPresent: boolean; reconnect: boolean }
   | { type: 'reconnect' }
   | { type: 'offline'; error?: Error }
   | { type: 'connect-failed'; error: Error; final: boolean }
   | { type: 'error'; error: Error }
   | { type: 'message'; message: ReceivedMessage }
-  | { type: 'publish-done'; token: number; reasonCode?: number; properties?: unknown }
+  | { type: 'publish-done'; token: number; reasonCode?: number; properties?: unknown; userPropertyList?: UserPropertyList }
   | { type: 'operation-failed'; token: number; error: Error }
-  | { type: 'subscribe-done'; token: number; suback: ISubackPacket }
-  | { type: 'unsubscribe-done'; token: number; unsuback: IUnsubackPacket }
-  | { type: 'auth'; packet: IAuthPacket }
-  | { type: 'disconnect'; packet: IDisconnectPacket }
+  | { type: 'subscribe-done'; token: number; suback: ISubackPacket & WithUserPropertyList }
+  | { type: 'unsubscribe-done'; token: number; unsuback: IUnsubackPacket & WithUserPropertyList }
+  | { type: 'auth'; packet: IAuthPacket & WithUserPropertyList }
+  | { type: 'disconnect'; packet: IDisconnectPacket & WithUserPropertyList }
   | { type: 'paused' }
   | { type: 'ended'; error?: Error };
 
@@ -218,6 +243,18 @@ export interface PublishRequest {
   qos: QoS;
   retain?: boolean;
   properties?: PublishProperties;
+  /** User Properties in this order (MQTT 5; not with `properties.userProperties`). */
+  userPropertyList?: UserPropertyList;
+}
+
+/** What the DISCONNECT that ends the client carries (MQTT 5; ignored in 3.1.1). */
+export interface DisconnectRequest {
+  /** A Reason String for the server's diagnostics (MQTT 5.0 section 3.14.2.2.3). */
+  reasonString?: string;
+  /** User Properties in mqtt-packet's object form (not with `userPropertyList`). */
+  userProperties?: UserProperties;
+  /** User Properties in this order (not with `userProperties`). */
+  userPropertyList?: UserPropertyList;
 }
 
 /** One filter of a SUBSCRIBE. */
@@ -229,4 +266,4 @@ export interface SubscriptionRequest {
   rh?: number;
 }
 
-export type { UserProperties };
+export type { UserProperties, UserPropertyList };

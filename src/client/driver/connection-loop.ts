@@ -7,20 +7,21 @@
 import type net from 'node:net';
 import type { Logger } from '../../log.js';
 import { ClientCore } from '../core/client-core.js';
-import { ClientState, type ClientEvent, type CoreConfig, type CoreOutput, type PublishRequest, type SubscriptionRequest } from '../core/types.js';
+import { ClientState, type ClientEvent, type CoreConfig, type CoreOutput, type DisconnectRequest, type PublishRequest, type SubscriptionRequest } from '../core/types.js';
+import type { UserPropertyList } from '../core/user-property-list.js';
 import type { DriverConfig } from '../options.js';
 import { openTransport } from './transport.js';
 
 /** Commands the API sends to a loop (also the body of the thread messages). */
 export type LoopCommand =
   | { type: 'publish'; token: number; request: PublishRequest }
-  | { type: 'subscribe'; token: number; subscriptions: SubscriptionRequest[]; properties?: Record<string, unknown> }
-  | { type: 'unsubscribe'; token: number; topics: string[]; properties?: Record<string, unknown> }
+  | { type: 'subscribe'; token: number; subscriptions: SubscriptionRequest[]; properties?: Record<string, unknown>; userPropertyList?: UserPropertyList }
+  | { type: 'unsubscribe'; token: number; topics: string[]; properties?: Record<string, unknown>; userPropertyList?: UserPropertyList }
   | { type: 'auth'; reasonCode: number; properties?: Record<string, unknown> }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'reconnect'; changes: Partial<CoreConfig>; tls?: DriverConfig['tls'] }
-  | { type: 'end'; force: boolean };
+  | { type: 'end'; force: boolean; disconnect?: DisconnectRequest };
 
 export class ConnectionLoop {
   private readonly core: ClientCore;
@@ -64,9 +65,9 @@ export class ConnectionLoop {
       case 'publish':
         return this.apply(this.core.publish(cmd.token, cmd.request, now));
       case 'subscribe':
-        return this.apply(this.core.subscribe(cmd.token, cmd.subscriptions, cmd.properties, now));
+        return this.apply(this.core.subscribe(cmd.token, cmd.subscriptions, cmd.properties, now, cmd.userPropertyList));
       case 'unsubscribe':
-        return this.apply(this.core.unsubscribe(cmd.token, cmd.topics, cmd.properties, now));
+        return this.apply(this.core.unsubscribe(cmd.token, cmd.topics, cmd.properties, now, cmd.userPropertyList));
       case 'auth':
         return this.apply(this.core.auth(cmd.reasonCode, cmd.properties, now));
       case 'pause':
@@ -77,7 +78,7 @@ export class ConnectionLoop {
         if (cmd.tls) this.tlsOptions = cmd.tls;
         return this.apply(this.core.reconnect(cmd.changes, now));
       case 'end':
-        return this.apply(this.core.end(now, cmd.force));
+        return this.apply(this.core.end(now, cmd.force, cmd.disconnect));
     }
   }
 

@@ -71,6 +71,8 @@ export interface BrokerCounters {
   badPackets: number;
   /** Sockets closed at accept, unread: `maxPendingConnections` were already waiting for their CONNECT. */
   pendingRefused: number;
+  /** Sockets closed because their first packet did not fit in what was left of `maxPendingConnectBytes`. */
+  pendingBytesRefused: number;
 }
 
 /** A snapshot of the broker's load. */
@@ -78,6 +80,8 @@ export interface BrokerStats {
   connections: number;
   /** Sockets accepted whose CONNECT has not been decoded yet (at most `maxPendingConnections`). */
   pendingConnections: number;
+  /** Bytes reserved by the first packets being read (at most `maxPendingConnectBytes`). */
+  pendingConnectBytes: number;
   sessions: number;
   threads: number;
   retainedMessages: number;
@@ -275,9 +279,10 @@ class MainBroker implements Broker, ConnectionEvents {
     packetTooLarge: 0,
     badPackets: 0,
     pendingRefused: 0,
+    pendingBytesRefused: 0,
   };
   private readonly sharedCounters = SharedCounters.create();
-  /** Main's places under `maxPendingConnections` (the session threads have their own, on the same word). */
+  /** Main's places under `maxPendingConnections` and bytes under `maxPendingConnectBytes` (the session threads have their own, on the same words). */
   private readonly pendingGauge: PendingGauge;
   /**
    * The listening socket's duplicates, when the session threads may accept (option
@@ -304,7 +309,7 @@ class MainBroker implements Broker, ConnectionEvents {
     this.options = options;
     const logOptions = options.logger ? { logger: options.logger } : options.logLevel ? { logLevel: options.logLevel } : {};
     this.log = getLogger('broker', logOptions);
-    this.pendingGauge = new PendingGauge(this.sharedCounters, options.maxPendingConnections, this.log);
+    this.pendingGauge = new PendingGauge(this.sharedCounters, options, this.log);
     const sessionOptions = {
       maxInflight: options.maxInflight,
       maxQueued: options.maxQueuedMessages,
@@ -347,6 +352,7 @@ class MainBroker implements Broker, ConnectionEvents {
       maxPacketSize: options.maxPacketSize,
       connectTimeout: options.connectTimeout,
       maxPendingConnections: options.maxPendingConnections,
+      maxPendingConnectBytes: options.maxPendingConnectBytes,
       relayBufferBytes: options.relayBufferBytes,
       logLevel: options.logger?.level ?? options.logLevel ?? process.env.WEFT_LOG_LEVEL ?? 'info',
     }, threadEntry);
@@ -426,6 +432,7 @@ class MainBroker implements Broker, ConnectionEvents {
     return {
       connections: this.relayed,
       pendingConnections: this.sharedCounters.read(CounterWord.pendingConnections),
+      pendingConnectBytes: this.sharedCounters.read(CounterWord.pendingConnectBytes),
       sessions: this.bySession.size,
       threads: this.threadLinks.count,
       retainedMessages: this.retained.size,
@@ -442,6 +449,7 @@ class MainBroker implements Broker, ConnectionEvents {
         connectTimeouts: this.sharedCounters.read(CounterWord.connectTimeouts),
         notConnectFirst: this.sharedCounters.read(CounterWord.notConnectFirst),
         pendingRefused: this.sharedCounters.read(CounterWord.pendingRefused),
+        pendingBytesRefused: this.sharedCounters.read(CounterWord.pendingBytesRefused),
       },
     };
   }
@@ -925,6 +933,8 @@ class MainBroker implements Broker, ConnectionEvents {
     this.workerExits.close();
     // The threads are gone: listening duplicates they never opened are main's to close.
     this.listeners?.closeUnopened();
+    // Their pending sockets closed with them: their places and bytes come back.
+    this.listeners?.reclaimAll();
     // Releases still asked for died with the threads (their sockets closed there).
     this.releasing.clear();
     for (const entry of [...this.bySession.values()]) this.cleanup(entry);

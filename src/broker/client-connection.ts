@@ -93,7 +93,7 @@ class MainSocket {
     readonly socket: Socket,
     readonly limits: RelayLimits,
     readonly batch: TurnBatch,
-    /** Its first packet's reading: the bytes, the decoder, `connectTimeout`, its pending place. */
+    /** Its first packet's reading: the bytes, `connectTimeout`, its pending place and bytes. */
     readonly reader: FirstPacketReader,
   ) {}
 }
@@ -104,7 +104,7 @@ export interface MainAccepted {
   readonly limits: RelayLimits;
   /** Main's turn batch: the relay's chunks leave once per turn. */
   readonly batch: TurnBatch;
-  /** Its place under `maxPendingConnections`, given back as it stops awaiting its CONNECT. */
+  /** Its place under `maxPendingConnections` (and later its first packet's bytes), given back as it stops awaiting its CONNECT. */
   readonly place: PendingPlace;
 }
 
@@ -152,10 +152,12 @@ export class ClientConnection implements Flushable {
   ) {
     if (accepted === undefined) return;
     const { socket, limits } = accepted;
+    // What it keeps goes to the session's thread by transfer: a chunk kept as it came is
+    // copied unless it owns its memory (transferable).
     const reader = new FirstPacketReader(limits, accepted.place, () => {
       this.events.connectTimedOut(this);
       this.destroy();
-    });
+    }, transferable);
     const io = new MainSocket(socket, limits, accepted.batch, reader);
     this.io = io;
     // TCP_NODELAY is already set: the server turns it on as it accepts (`noDelay`, broker.ts).
@@ -381,13 +383,12 @@ export class ClientConnection implements Flushable {
   }
 
   private readFirst(io: MainSocket, chunk: Buffer): void {
-    const reader = io.reader;
-    // Kept to go to the session's thread by transfer: the first chunk as is when it owns its
-    // memory, else a copy; FirstBytes copies the later ones into a buffer of its own.
-    const read = reader.push(chunk, reader.bytes.length > 0 ? chunk : transferable(chunk));
+    const read = io.reader.push(chunk);
     io.awaitingWorker += chunk.byteLength;
     if (read === undefined) return;
     if ('error' in read) return this.events.firstPacket(this, undefined, read.error as Error);
+    // Over `maxPendingConnectBytes` (counted and logged by the gauge): closed, nothing answered.
+    if ('refused' in read) return this.destroy();
     const first = read.packet;
     if (first.cmd === 'connect') {
       this.protocolVersion = first.protocolVersion;
@@ -408,7 +409,8 @@ export class ClientConnection implements Flushable {
 
   /**
    * The connection no longer awaits its CONNECT (decoded, undecodable, timed out, refused or
-   * closed): its timer stops and its place under `maxPendingConnections` is given back, once.
+   * closed): its timer stops and its place under `maxPendingConnections` and its bytes under
+   * `maxPendingConnectBytes` are given back, once.
    */
   private leavePending(): void {
     this.io?.reader.stop();

@@ -1,11 +1,12 @@
 /**
- * The bytes a socket delivered while its CONNECT was read, kept for whoever takes the socket
- * next (the session, on this thread or another). A peer may send them in any number of chunks,
- * up to `maxPacketSize` one byte at a time: kept as received, each would cost a Buffer object
- * (~100 bytes) per byte. So the first chunk is kept as it came (a CONNECT almost always comes in
- * one: no copy on that path), and every later one is copied into one tail buffer that doubles
- * as it fills: at most two chunks are held, in memory under twice the bytes received plus
- * {@link TAIL_MIN}, and each byte is copied a constant number of times.
+ * The bytes a socket delivered with and after its first packet, kept for whoever takes the
+ * socket next (the session, on this thread or another): the first packet's own buffer (or the
+ * chunk it came whole in), then whatever followed until the socket is taken. A peer may send
+ * those in any number of chunks, one byte at a time: kept as received, each would cost a Buffer
+ * object (~100 bytes) per byte. So the first is kept as it came (a CONNECT almost always comes
+ * in one chunk: no copy on that path), and every later one is copied into one tail buffer that
+ * doubles as it fills: at most two chunks are held, the tail in memory under twice the bytes
+ * it received plus {@link TAIL_MIN}, and each byte is copied a constant number of times.
  *
  * The tail is an unpooled buffer of its own, so it can be transferred to another thread.
  */

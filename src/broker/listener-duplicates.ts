@@ -11,9 +11,10 @@
  * - no duplicate is made while such a close is pending (the gate): fd numbers are process-wide,
  *   and every duplicate has the same inode, so the inode check alone could not tell a new
  *   thread's duplicate from the dead thread's;
- * - each listening thread gets, with its duplicate, its own share of the pending-connections
- *   gauge; main subtracts a dead thread's share from the gauge once the thread has surely
- *   exited (`pending-gauge.ts`), so the sockets that closed with it free their places.
+ * - each listening thread gets, with its duplicate, its own share of the pending gauges (places
+ *   and first-packet bytes); main subtracts a dead thread's share from the gauges once the
+ *   thread has surely exited (`pending-gauge.ts`), so the sockets that closed with it free their
+ *   places and bytes; at shutdown, every thread's, once they have all exited.
  */
 import type { Server } from 'node:net';
 import { duplicateListener, type FdHandoff, type HandedSocket } from './fd-handoff.js';
@@ -33,7 +34,7 @@ export class ListenerDuplicates {
    */
   private unopened: ThreadLink[] = [];
   /**
-   * Each listening thread's share of the pending-connections gauge, sent with its `listen`:
+   * Each listening thread's share of the pending gauges, sent with its `listen`:
    * what main gives back for it when it dies (pending-gauge.ts).
    */
   private readonly shares = new Map<ThreadLink, Int32Array>();
@@ -130,5 +131,15 @@ export class ListenerDuplicates {
       if (orphan !== undefined) this.handoff.closeOrphan(orphan);
     }
     this.unopened = [];
+  }
+
+  /**
+   * After {@link close}, once every thread has exited: gives back the places and bytes their
+   * pending sockets held (those sockets closed with the threads, which may have been stopped
+   * before they read their `unlisten`), so the gauges read 0 once the broker is closed.
+   */
+  reclaimAll(): void {
+    for (const share of this.shares.values()) reclaimShare(this.counters, share);
+    this.shares.clear();
   }
 }

@@ -72,13 +72,26 @@ export interface BrokerOptions {
   /**
    * Sockets accepted whose CONNECT has not been decoded yet, across the whole broker (main and
    * every session thread); beyond it a new socket is closed at once, unread (no CONNACK: there is
-   * no CONNECT to answer), and counted in `stats().counters.pendingRefused`. Each may send up
-   * to `maxPacketSize` bytes of its CONNECT within `connectTimeout` ms, kept twice while it is
-   * read (for the decoder, and for the session that takes the socket; with growth room, up to
-   * about three times `maxPacketSize` in memory). Default `maxConnections`: a reconnect of
-   * every client the broker admits at once is never refused by it.
+   * no CONNECT to answer), and counted in `stats().counters.pendingRefused`. Each holds at most
+   * its first packet's fixed header (5 bytes) and then one buffer of that packet's size, which
+   * `maxPendingConnectBytes` bounds for all of them together. Default `maxConnections`: a
+   * reconnect of every client the broker admits at once is never refused by it.
    */
   maxPendingConnections?: number;
+  /**
+   * Bytes of the first packets being read, across the whole broker (main and every session
+   * thread): a socket reserves its first packet's whole size (fixed header + remaining length,
+   * at most `maxPacketSize`) as soon as the fixed header is read, before the rest arrives, and
+   * gives it back once the packet is decoded or the socket stops waiting for it (undecodable,
+   * `connectTimeout`, closed). A first packet that does not fit in what is left closes its
+   * socket, unanswered (the packet is not read: no CONNACK), counted in
+   * `stats().counters.pendingBytesRefused` (`stats().pendingConnectBytes` is the gauge);
+   * connected clients are unaffected. The bytes held for first packets being read are thus at
+   * most this plus 5 bytes per pending socket. A first packet larger than this is always
+   * refused. At most 2147483647 (2^31 - 1: the gauge is one 32-bit word). Default `67108864`
+   * (64 MiB), or `maxPacketSize` when larger.
+   */
+  maxPendingConnectBytes?: number;
   /** Messages kept per session while it is offline or its window is full. Default `1000`. */
   maxQueuedMessages?: number;
   /**
@@ -156,6 +169,8 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     connectTimeout: 10_000,
     // Follows maxConnections unless given (resolveBrokerOptions).
     maxPendingConnections: 1000,
+    // At least maxPacketSize unless given (resolveBrokerOptions).
+    maxPendingConnectBytes: 64 * 1024 * 1024,
     maxQueuedMessages: 1000,
     maxInflight: 32,
     receiveMaximum: 100,
@@ -218,6 +233,8 @@ const checks: Record<keyof BrokerOptions, Check> = {
   maxPacketSize: integer(2, 268_435_460),
   connectTimeout: integer(1, 3_600_000),
   maxPendingConnections: integer(1, 1_000_000),
+  // The gauge is an Int32 word that never exceeds this, so it cannot wrap (pending-gauge.ts).
+  maxPendingConnectBytes: integer(2, 2_147_483_647),
   maxQueuedMessages: integer(0, 10_000_000),
   maxInflight: integer(1, 65535),
   receiveMaximum: integer(1, 65535),
@@ -268,6 +285,8 @@ export function resolveBrokerOptions(options: BrokerOptions = {}, source = 'opti
   // Every connection has a session: without an explicit maxConnections, it follows maxSessions.
   if (options.maxConnections === undefined) resolved.maxConnections = Math.min(resolved.maxConnections, resolved.maxSessions);
   if (options.maxPendingConnections === undefined) resolved.maxPendingConnections = resolved.maxConnections;
+  // Left at default, a first packet of any size the broker accepts fits while nothing else is read.
+  if (options.maxPendingConnectBytes === undefined) resolved.maxPendingConnectBytes = Math.max(resolved.maxPendingConnectBytes, resolved.maxPacketSize);
   if (resolved.maxConnections > resolved.maxSessions) {
     throw new BrokerOptionError('maxConnections', `must not exceed maxSessions (${resolved.maxSessions}): every connection has a session`);
   }

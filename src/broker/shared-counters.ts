@@ -4,7 +4,8 @@
  * main reads with `Atomics.load`. Counts are exact; they wrap after 2^31 events.
  * One word goes the other way: `retainedMessages`, which only main writes (`Atomics.store`
  * after each change of the retained store) and session threads read. One is a gauge, not a
- * count: `pendingConnections` (see there and `pending-gauge.ts`).
+ * count: `pendingConnections`, and one counts bytes: `pendingConnectBytes` (see there and
+ * `pending-gauge.ts`).
  */
 
 /** Word index of each counter. */
@@ -49,9 +50,19 @@ export const CounterWord = {
   pendingConnections: 8,
   /** Sockets closed at accept because `maxPendingConnections` sockets were already waiting for their CONNECT. */
   pendingRefused: 9,
+  /**
+   * Gauge, in bytes: the first packets being read (fixed header + remaining length each, reserved
+   * as soon as the header gives the size), by main and every session thread together, held at
+   * most `maxPendingConnectBytes` (pending-gauge.ts). Taken with {@link SharedCounters.addWithin}
+   * and given back like {@link CounterWord.pendingConnections}; the option's range (at most
+   * 2^31 - 1) keeps the word from overflowing, since it never exceeds the option.
+   */
+  pendingConnectBytes: 10,
+  /** Sockets closed because their first packet did not fit in what was left of `maxPendingConnectBytes`. */
+  pendingBytesRefused: 11,
 } as const;
 
-const WORDS = 10;
+const WORDS = 12;
 
 export class SharedCounters {
   private readonly words: Int32Array;
@@ -83,8 +94,18 @@ export class SharedCounters {
    * so the word never goes past `limit` however many threads take at once.
    */
   addBelow(word: number, limit: number): boolean {
-    for (let seen = Atomics.load(this.words, word); seen < limit; ) {
-      const before = Atomics.compareExchange(this.words, word, seen, seen + 1);
+    return this.addWithin(word, 1, limit);
+  }
+
+  /**
+   * Adds `n` (positive) to `word` unless the sum would exceed `limit`; true when it added. The
+   * same compare-and-exchange loop as {@link addBelow}: the word never goes past `limit`, so a
+   * `limit` of at most 2^31 - 1 can never make the Int32 word wrap (`seen + n` is compared as a
+   * double, before anything is stored).
+   */
+  addWithin(word: number, n: number, limit: number): boolean {
+    for (let seen = Atomics.load(this.words, word); seen + n <= limit; ) {
+      const before = Atomics.compareExchange(this.words, word, seen, seen + n);
       if (before === seen) return true;
       seen = before;
     }

@@ -42,6 +42,8 @@ export interface WorkerSetup {
   readonly connectTimeout: number;
   /** The broker-wide bound on sockets awaiting their CONNECT (see `pending-gauge.ts`). */
   readonly maxPendingConnections: number;
+  /** The broker-wide bound on the bytes of first packets being read (see `pending-gauge.ts`). */
+  readonly maxPendingConnectBytes: number;
   readonly relayBufferBytes: number;
   readonly logLevel: string;
 }
@@ -140,7 +142,7 @@ export type WithoutSession<M> = M extends { session: SessionId } ? Omit<M, 'sess
 export interface ListenMessage {
   t: 'listen';
   fd: number;
-  /** The thread's share of the pending-connections gauge (one Int32 word; see `pending-gauge.ts`). */
+  /** The thread's share of the pending-connections and pending-bytes gauges (Int32 words; see `pending-gauge.ts`). */
   pending: SharedArrayBuffer;
 }
 /** Stop listening, and close the connections main has not been told about (the broker is closing). */

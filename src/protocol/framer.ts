@@ -186,19 +186,26 @@ export class PacketFramer {
 
   /** Whole size of the packet starting at `pos`, or undefined until its header is complete. */
   private packetSize(data: Buffer, pos: number): number | undefined {
-    let remaining = 0;
-    let multiplier = 1;
-    for (let i = 1; i <= 4; i++) {
-      if (pos + i >= data.length) return undefined;
-      const byte = data[pos + i]!;
-      remaining += (byte & 0x7f) * multiplier;
-      if ((byte & 0x80) === 0) {
-        const size = 1 + i + remaining;
-        if (size > this.maxPacketSize) throw this.tooLarge(size);
-        return size;
-      }
-      multiplier *= 128;
-    }
-    throw new FramingError('remaining length is longer than four bytes (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3)', 'malformed');
+    const size = wholePacketSize(data, pos);
+    if (size !== undefined && size > this.maxPacketSize) throw this.tooLarge(size);
+    return size;
   }
+}
+
+/**
+ * Whole size (fixed header + remaining length) of the packet whose fixed header starts at
+ * `pos` in `data`, or undefined until that header is complete. Throws {@link FramingError}
+ * (`malformed`) for a remaining length longer than four bytes.
+ */
+export function wholePacketSize(data: Uint8Array, pos: number): number | undefined {
+  let remaining = 0;
+  let multiplier = 1;
+  for (let i = 1; i <= 4; i++) {
+    if (pos + i >= data.length) return undefined;
+    const byte = data[pos + i]!;
+    remaining += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) return 1 + i + remaining;
+    multiplier *= 128;
+  }
+  throw new FramingError('remaining length is longer than four bytes (MQTT 5.0 §1.5.5, 3.1.1 §2.2.3)', 'malformed');
 }

@@ -7,38 +7,13 @@
  * clients are unaffected. Real TCP on 127.0.0.1, port 0.
  */
 import { expect } from 'chai';
-import type { Broker, BrokerOptions } from '../../src/broker/index.js';
 import { BrokerOptionError, resolveBrokerOptions } from '../../src/broker/options.js';
 import { fdHandoff } from '../../src/broker/fd-handoff.js';
 import { crashSessionThread, sessionThreads } from '../../src/broker/test-hooks.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { recordingLogger } from '../recording-logger.js';
-import { client, forceClose, nextMessages, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';
-
-/** The two accept paths; the threads' needs the hand-off addon. */
-const PATHS: { name: string; options: BrokerOptions; needsAddon: boolean }[] = [
-  { name: 'main accepts (acceptOnSessionThreads: false)', options: { acceptOnSessionThreads: false }, needsAddon: false },
-  { name: 'the session threads accept', options: {}, needsAddon: true },
-];
-
-const pending = (broker: Broker): number => broker.stats().pendingConnections;
-
-/** Opens `n` raw sockets that send nothing, and waits until the broker counts them pending. */
-async function silentSockets(broker: Broker, n: number): Promise<RawClient[]> {
-  const before = pending(broker);
-  const sockets: RawClient[] = [];
-  for (let i = 0; i < n; i++) sockets.push(await RawClient.open(broker));
-  await until(() => pending(broker) === before + n, () => `${before + n} pending, saw ${pending(broker)}`);
-  return sockets;
-}
-
-/** A connected client still gets what it subscribed to. */
-async function stillWorks(c: import('mqtt').MqttClient, topic: string): Promise<void> {
-  await c.subscribeAsync(topic, { qos: 1 });
-  const got = nextMessages(c, 1);
-  await c.publishAsync(topic, 'still here', { qos: 1 });
-  expect((await got)[0]!.payload).to.equal('still here');
-}
+import { client, forceClose, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';
+import { PATHS, pending, silentSockets, stillWorks } from './pending-helpers.js';
 
 describe('broker: maxPendingConnections', function () {
   this.timeout(20000);

@@ -15,8 +15,9 @@
  * answer finds it; one main knows nothing of (still reading its first packet) is closed when
  * the listener stops. If the thread dies, its listener and pending sockets close with it.
  * A socket still reading its first packet holds a place under `maxPendingConnections`, taken at
- * accept (or the socket is closed at once) and given back as it stops reading, whichever way
- * (`broker/pending-gauge.ts`; main gives back a dead thread's).
+ * accept (or the socket is closed at once), and from its fixed header on its first packet's
+ * size under `maxPendingConnectBytes` (or the socket is closed then); both are given back as it
+ * stops reading, whichever way (`broker/pending-gauge.ts`; main gives back a dead thread's).
  * No protocol rule lives here beyond "the first packet must be CONNECT" [MQTT-3.1.0-1]; what
  * to answer an undecodable one is `answerUndecodableFirst`'s decision (first-packet-reader.ts).
  */
@@ -38,6 +39,8 @@ export interface ListenerContext {
   readonly connectTimeout: number;
   /** The broker-wide bound on sockets awaiting their CONNECT (pending-gauge.ts). */
   readonly maxPendingConnections: number;
+  /** The broker-wide bound on the bytes of the first packets being read (pending-gauge.ts). */
+  readonly maxPendingConnectBytes: number;
   readonly counters: SharedCounters;
   readonly log: Logger;
   /** Queues `item` on the thread's link to main (this turn's batch), `transfer` moving with it. */
@@ -85,7 +88,7 @@ function onPendingClose(this: PendingSocket, hadError: boolean): void {
 
 class PendingConnection {
   state = PendingState.Reading;
-  /** The first packet's reading: the bytes, the decoder, `connectTimeout`, the pending place. */
+  /** The first packet's reading: the bytes, `connectTimeout`, the pending place and bytes. */
   readonly reader: FirstPacketReader;
   closedCause: string | undefined;
   private remoteText: string | undefined;
@@ -118,6 +121,8 @@ class PendingConnection {
     const read = this.reader.push(chunk);
     if (read === undefined) return;
     if ('error' in read) return this.listener.undecodable(this, read.error);
+    // Over `maxPendingConnectBytes` (counted and logged by the gauge): closed, nothing answered.
+    if ('refused' in read) return this.listener.refusedBytes(this);
     this.listener.firstPacket(this, read.packet);
   }
 
@@ -138,7 +143,7 @@ class PendingConnection {
 
 export class ThreadListener {
   private server: Server | undefined;
-  /** Places under `maxPendingConnections`, with this thread's share from main's `listen`. */
+  /** Places under `maxPendingConnections` and bytes under `maxPendingConnectBytes`, with this thread's share from main's `listen`. */
   private gauge: PendingGauge | undefined;
   /** Accepted connections no session took yet, by their local number. */
   private readonly pending = new Map<number, PendingConnection>();
@@ -194,7 +199,7 @@ export class ThreadListener {
 
   private listen(fd: number, share: SharedArrayBuffer): void {
     if (this.server !== undefined) this.server.close();
-    this.gauge = new PendingGauge(this.ctx.counters, this.ctx.maxPendingConnections, this.ctx.log, new Int32Array(share));
+    this.gauge = new PendingGauge(this.ctx.counters, this.ctx, this.ctx.log, new Int32Array(share));
     // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
     // sees it (a socket option belongs to the socket, so a released duplicate keeps it).
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket as PendingSocket));
@@ -247,6 +252,11 @@ export class ThreadListener {
     this.pending.delete(pending.local);
     pending.detach();
     closeWith(pending.socket, connack);
+  }
+
+  /** PendingConnection: its first packet did not fit in what is left of `maxPendingConnectBytes`. */
+  refusedBytes(pending: PendingConnection): void {
+    this.discard(pending);
   }
 
   /** PendingConnection: no CONNECT within `connectTimeout`. */

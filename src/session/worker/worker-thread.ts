@@ -106,6 +106,7 @@ export class WorkerThread {
       maxPacketSize: setup.maxPacketSize,
       connectTimeout: setup.connectTimeout,
       maxPendingConnections: setup.maxPendingConnections,
+      maxPendingConnectBytes: setup.maxPendingConnectBytes,
       counters: this.counters,
       log: this.log,
       send: (item, transfer) => this.toMain.listenerEvent(item, transfer),

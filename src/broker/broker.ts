@@ -61,9 +61,9 @@ export interface BrokerCounters {
   workerCrashes: number;
   /** Wills the main thread published for sessions of a dead thread. */
   crashWills: number;
-  /** Messages sessions dropped: queue (`maxQueuedMessages`) full, expired, too large for the client. */
+  /** Messages sessions dropped: queue (`maxQueuedMessages`, `maxQueuedBytes`) full, expired, too large for the client. */
   sessionDropped: number;
-  /** Messages dropped because a client did not read and `relayBufferBytes` + the hold queue filled. */
+  /** Messages dropped because a client did not read and `relayBufferBytes` + the hold queue (`maxQueuedMessages`, `maxQueuedBytes`) filled. */
   relayDropped: number;
   /** Connections closed for a packet over `maxPacketSize`. */
   packetTooLarge: number;
@@ -313,6 +313,7 @@ class MainBroker implements Broker, ConnectionEvents {
     const sessionOptions = {
       maxInflight: options.maxInflight,
       maxQueued: options.maxQueuedMessages,
+      maxQueuedBytes: options.maxQueuedBytes,
       maxPacketSize: options.maxPacketSize,
       receiveMaximum: options.receiveMaximum,
       topicAliasMaximum: options.topicAliasMaximum,

@@ -95,6 +95,16 @@ export interface BrokerOptions {
   /** Messages kept per session while it is offline or its window is full. Default `1000`. */
   maxQueuedMessages?: number;
   /**
+   * Bytes of the messages kept per session while it is offline or its window is full, and of
+   * the QoS 0 deliveries a session thread holds while its client's socket is behind; at the
+   * bound the same policy as `maxQueuedMessages` drops (QoS 0 first) and counts. Per message:
+   * the bytes its payload and Correlation Data keep alive (a view into a much larger buffer, such
+   * as a socket read, is copied when queued, so that is its own size) plus the length of its
+   * topic, Content Type, Response Topic and User Property names and values. Default `16777216`
+   * (16 MiB), or twice `maxPacketSize` when that is larger and this is not given.
+   */
+  maxQueuedBytes?: number;
+  /**
    * Backpressure: a publisher whose QoS 1/2 message finds a subscriber with more than half of
    * `maxQueuedMessages` waiting stops being read (its acknowledgements still are) until that
    * queue is down to a quarter, for at most this many milliseconds per congestion; after that
@@ -172,6 +182,8 @@ export function defaultBrokerOptions(): ResolvedBrokerOptions {
     // At least maxPacketSize unless given (resolveBrokerOptions).
     maxPendingConnectBytes: 64 * 1024 * 1024,
     maxQueuedMessages: 1000,
+    // Follows maxPacketSize unless given (resolveBrokerOptions).
+    maxQueuedBytes: 16 * 1024 * 1024,
     maxInflight: 32,
     receiveMaximum: 100,
     topicAliasMaximum: 10,
@@ -236,6 +248,7 @@ const checks: Record<keyof BrokerOptions, Check> = {
   // The gauge is an Int32 word that never exceeds this, so it cannot wrap (pending-gauge.ts).
   maxPendingConnectBytes: integer(2, 2_147_483_647),
   maxQueuedMessages: integer(0, 10_000_000),
+  maxQueuedBytes: integer(0, Number.MAX_SAFE_INTEGER),
   maxInflight: integer(1, 65535),
   receiveMaximum: integer(1, 65535),
   topicAliasMaximum: integer(0, 65535),
@@ -287,6 +300,8 @@ export function resolveBrokerOptions(options: BrokerOptions = {}, source = 'opti
   if (options.maxPendingConnections === undefined) resolved.maxPendingConnections = resolved.maxConnections;
   // Left at default, a first packet of any size the broker accepts fits while nothing else is read.
   if (options.maxPendingConnectBytes === undefined) resolved.maxPendingConnectBytes = Math.max(resolved.maxPendingConnectBytes, resolved.maxPacketSize);
+  // The largest message accepted fits a session's queue; kept as a view, it may count up to twice its size.
+  if (options.maxQueuedBytes === undefined) resolved.maxQueuedBytes = Math.max(resolved.maxQueuedBytes, 2 * resolved.maxPacketSize);
   if (resolved.maxConnections > resolved.maxSessions) {
     throw new BrokerOptionError('maxConnections', `must not exceed maxSessions (${resolved.maxSessions}): every connection has a session`);
   }

@@ -23,14 +23,17 @@ const command: fc.Arbitrary<Command> = fc.oneof(
  * PUBLISH never reuses an id still in flight and never uses 0 [MQTT-2.3.1-1,2]; a DUP resend only
  * reuses one in flight [MQTT-4.4.0-1]; the window and the queue stay within their bounds, and
  * a v5 client never has more than its Receive Maximum QoS 1/2 PUBLISH packets outstanding on one
- * connection, resends included [MQTT-3.3.4-9]. Only PUBLISH counts: a PUBREL resent on resume is
+ * connection, resends included [MQTT-3.3.4-9]; the bytes queued stay within `maxQueuedBytes`
+ * and are 0 exactly when nothing is queued. Only PUBLISH counts: a PUBREL resent on resume is
  * not held back by Receive Maximum [MQTT-3.3.4-10] and takes none of the new connection's quota
  * (MQTT 5.0 section 4.9).
  */
 function run(version: 4 | 5, commands: Command[]): void {
   const maxInflight = 3;
   const maxQueued = 5;
-  const h = new Harness({ config: { maxInflight, maxQueued } });
+  // Messages here are 2 to 4 bytes (topic + payload 'm'): both queue bounds are reached.
+  const maxQueuedBytes = 12;
+  const h = new Harness({ config: { maxInflight, maxQueued, maxQueuedBytes } });
   const inFlight = new Map<number, 'publish' | 'pubrel'>();
   /** Ids the client received (PUBLISH or PUBREL) on the current connection and has not completed. */
   const onThisConnection = new Set<number>();
@@ -99,6 +102,9 @@ function run(version: 4 | 5, commands: Command[]): void {
     observe(fresh);
     const stats = h.core.stats();
     expect(stats.queued).to.be.at.most(maxQueued);
+    expect(stats.queuedBytes).to.be.at.most(maxQueuedBytes);
+    // Every message counts at least 2 bytes, so the bytes go back to 0 exactly with the queue.
+    expect(stats.queuedBytes === 0).to.equal(stats.queued === 0);
     expect(stats.inflight).to.be.at.most(maxInflight);
     if (connected) expect(stats.inflight).to.equal(inFlight.size);
   }

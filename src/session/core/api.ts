@@ -91,7 +91,7 @@ export interface DeliveryInfo {
 
 /** Why a message for this session was not delivered. */
 export type DropCause =
-  /** The offline/in-flight queue was at `maxQueued`. */
+  /** The offline/in-flight queue was at `maxQueued` messages or had no room in `maxQueuedBytes`. */
   | 'queue-full'
   /** Its Message Expiry Interval passed before delivery started [MQTT-3.3.2-5]. */
   | 'expired'
@@ -288,6 +288,16 @@ export interface SessionConfig {
   maxInflight: number;
   /** Messages waiting per session behind the in-flight window or while offline. Default 1000. */
   maxQueued: number;
+  /**
+   * Bytes of the messages waiting per session (the same queue as `maxQueued`, same drop policy):
+   * per message, the bytes its payload and Correlation Data keep alive (a view into a much
+   * larger buffer is copied when queued, so that is its own size) plus the length of its topic,
+   * Content Type, Response Topic and User Property names and values. Default 16 MiB, or twice
+   * `maxPacketSize` when that is larger and this is not given: a message kept as a view counts
+   * the whole buffer it is a view of (at most twice its payload), and the largest message
+   * accepted must still fit.
+   */
+  maxQueuedBytes: number;
   /** Queue QoS 0 messages while a persistent session is offline. Default false. */
   queueQoS0Offline: boolean;
   /** Receive Maximum advertised to v5 clients: inbound QoS 1/2 PUBLISH not yet acknowledged. Default 100. */
@@ -324,6 +334,7 @@ export interface SessionConfig {
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = Object.freeze({
   maxInflight: 20,
   maxQueued: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
   queueQoS0Offline: false,
   receiveMaximum: 100,
   maxPacketSize: 1024 * 1024,
@@ -347,6 +358,8 @@ export interface SessionStats {
   inflight: number;
   /** Messages waiting for the window or for the client to come back. */
   queued: number;
+  /** Their bytes, as counted against `maxQueuedBytes`. */
+  queuedBytes: number;
   /** Inbound QoS 1/2 PUBLISH not yet acknowledged / QoS 2 ids held until PUBREL. */
   inboundPending: number;
   /** Messages dropped, by cause. */

@@ -6,6 +6,7 @@ type IntRule = { min: number; max: number };
 const INT_OPTIONS: Record<string, IntRule> = {
   maxInflight: { min: 1, max: 65535 },
   maxQueued: { min: 0, max: 1_000_000_000 },
+  maxQueuedBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
   receiveMaximum: { min: 1, max: 65535 },
   // The smallest packet a peer must be able to send is a few bytes; 268,435,460 is the protocol's largest.
   maxPacketSize: { min: 16, max: 268_435_460 },
@@ -44,6 +45,9 @@ export function validateSessionConfig(options: Partial<SessionConfig> = {}): Ses
     }
     (config as unknown as Record<string, number>)[name] = value;
   }
+  // Left at its default, the byte bound holds at least one message of the largest size accepted,
+  // which may count up to twice its size (see `maxQueuedBytes`).
+  if (options.maxQueuedBytes === undefined) config.maxQueuedBytes = Math.max(config.maxQueuedBytes, 2 * config.maxPacketSize);
   for (const name of BOOLEAN_OPTIONS) {
     const value = options[name];
     if (value === undefined) continue;

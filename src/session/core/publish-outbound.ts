@@ -3,9 +3,11 @@
  * ids, server→client topic aliases, the client's Maximum Packet Size, and the PUBACK / PUBREC /
  * PUBCOMP that complete QoS 1 and 2 deliveries.
  *
- * Queue policy (documented in docs/protocol.md): at `maxQueued` a QoS 0 message is dropped
- * first — the arriving one if it is QoS 0, else the oldest queued QoS 0 — and only when the
- * queue holds none is the arriving QoS 1/2 message dropped. Every drop is counted and reported.
+ * Queue policy (documented in docs/protocol.md): the queue holds at most `maxQueued` messages
+ * and `maxQueuedBytes` bytes (`keptSize` in queue.ts). When one arrives that does not fit, QoS 0
+ * goes first: the arriving one if it is QoS 0, else the oldest queued QoS 0s until it fits; only
+ * when dropping every queued QoS 0 would not make room is the arriving QoS 1/2 message dropped
+ * (and then none of them is). Every drop is counted ('queue-full') and reported.
  */
 import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
 import { ReasonCode } from '../../protocol/reason-codes.js';
@@ -16,6 +18,7 @@ import type { DeliveryInfo, DropCause, QoS, RoutedMessage } from './api.js';
 import { SessionState } from './api.js';
 import { asBuffer, isExpired, remainingExpiry } from './message.js';
 import type { Out } from './out.js';
+import { clearQueue, keptMessage, keptSize, pushQueued, removeQueued, shiftQueued } from './queue.js';
 import type { InflightMessage, QueuedMessage, SessionData } from './session-data.js';
 
 /** How many QoS 1/2 messages may be in flight now. */
@@ -64,7 +67,7 @@ function drop(s: SessionData, out: Out, message: RoutedMessage, qos: QoS, cause:
 }
 
 /** Builds the PUBLISH for `item`, without topic alias. */
-function buildPublish(s: SessionData, item: QueuedMessage, packetId: number | undefined, now: number, dup: boolean): IPublishPacket {
+function buildPublish(s: SessionData, item: Omit<QueuedMessage, 'size'>, packetId: number | undefined, now: number, dup: boolean): IPublishPacket {
   const { message } = item;
   const packet: IPublishPacket = {
     cmd: 'publish',
@@ -159,19 +162,42 @@ function transmit(s: SessionData, out: Out, item: QueuedMessage, now: number): b
 function enqueue(s: SessionData, out: Out, item: QueuedMessage): void {
   // A zero lifetime (Message Expiry Interval 0) is over before any later delivery [MQTT-3.3.2-5].
   if (item.message.zeroLifetime) return drop(s, out, item.message, item.qos, 'expired');
-  if (s.queue.length < s.config.maxQueued) {
-    s.queue.push(item);
-    return;
+  const size = keptSize(item.message);
+  if (!makeRoom(s, out, item.qos, size)) return drop(s, out, item.message, item.qos, 'queue-full');
+  // Copied here, not on the direct path: only what is kept must not hold a larger buffer.
+  item.message = keptMessage(item.message);
+  item.size = size;
+  pushQueued(s, item);
+}
+
+/**
+ * Makes room under both bounds for an arriving message of `qos` and `size` bytes, dropping the
+ * oldest queued QoS 0 messages if it is QoS 1/2 and that is enough. Returns false when the
+ * arriving message is to be dropped instead (then nothing queued was).
+ */
+function makeRoom(s: SessionData, out: Out, qos: QoS, size: number): boolean {
+  const { maxQueued, maxQueuedBytes } = s.config;
+  if (s.queue.length < maxQueued && s.queuedBytes + size <= maxQueuedBytes) return true;
+  if (qos === 0) return false;
+  let count = s.queue.length;
+  let bytes = s.queuedBytes;
+  for (const q of s.queue) {
+    if (q.qos !== 0) continue;
+    count--;
+    bytes -= q.size;
   }
-  if (item.qos === 0) return drop(s, out, item.message, 0, 'queue-full');
-  const oldestQoS0 = s.queue.findIndex((q) => q.qos === 0);
-  if (oldestQoS0 >= 0) {
-    const [victim] = s.queue.splice(oldestQoS0, 1);
-    drop(s, out, victim!.message, 0, 'queue-full');
-    s.queue.push(item);
-    return;
+  if (count >= maxQueued || bytes + size > maxQueuedBytes) return false;
+  // The check above means the loop ends before `i` passes the end; the bound on `i` keeps a
+  // worker thread alive should the accounting ever be wrong.
+  for (let i = 0; i < s.queue.length && (s.queue.length >= maxQueued || s.queuedBytes + size > maxQueuedBytes); ) {
+    if (s.queue[i]!.qos !== 0) {
+      i++;
+      continue;
+    }
+    const victim = removeQueued(s, i);
+    drop(s, out, victim.message, 0, 'queue-full');
   }
-  drop(s, out, item.message, item.qos, 'queue-full');
+  return true;
 }
 
 /** A message the register matched for this session. */
@@ -181,7 +207,8 @@ export function deliver(s: SessionData, out: Out, message: RoutedMessage, delive
   // RETAIN is cleared on ordinary forwarding unless Retain As Published [MQTT-3.3.1-9 (3.1.1); MQTT-3.3.1-12,13 (5.0)].
   const retain = retainOverride ?? (delivery.retainAsPublished ? message.retain : false);
   const subscriptionIds = s.config.subscriptionIdentifiersAvailable ? delivery.subscriptionIds : [];
-  const item: QueuedMessage = { message, qos, retain, subscriptionIds };
+  // `size` is set if it is queued (enqueue).
+  const item: QueuedMessage = { message, qos, retain, subscriptionIds, size: 0 };
   if (delivery.shareGroup !== undefined) item.shareGroup = delivery.shareGroup;
   if (isExpired(message, now)) return drop(s, out, message, qos, 'expired');
   if (s.state !== SessionState.Connected) {
@@ -226,12 +253,12 @@ export function drain(s: SessionData, out: Out, now: number): void {
   while (s.queue.length > 0) {
     const head = s.queue[0]!;
     if (isExpired(head.message, now)) {
-      s.queue.shift();
+      shiftQueued(s);
       drop(s, out, head.message, head.qos, 'expired');
       continue;
     }
     if (head.qos > 0 && !roomForNew(s)) return;
-    s.queue.shift();
+    shiftQueued(s);
     transmit(s, out, head, now);
   }
 }
@@ -301,7 +328,7 @@ export function purgeExpired(s: SessionData, out: Out, now: number): void {
   for (let i = 0; i < s.queue.length; ) {
     const q = s.queue[i]!;
     if (isExpired(q.message, now)) {
-      s.queue.splice(i, 1);
+      removeQueued(s, i);
       drop(s, out, q.message, q.qos, 'expired');
     } else i++;
   }
@@ -383,7 +410,7 @@ export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessa
       continue;
     }
     taken.push({ message: q.message, shareGroup: q.shareGroup });
-    s.queue.splice(i, 1);
+    removeQueued(s, i);
   }
   return taken;
 }
@@ -391,7 +418,7 @@ export function takeUnacknowledgedShared(s: SessionData): { message: RoutedMessa
 /** Counts everything still held as dropped because the session ended. */
 export function discardAll(s: SessionData): void {
   s.dropped['session-ended'] += s.queue.length + inflightCount(s);
-  s.queue.length = 0;
+  clearQueue(s);
   s.inflight = undefined;
   s.awaitingResend = 0;
   s.releasesOutsideQuota = 0;

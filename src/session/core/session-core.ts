@@ -241,6 +241,7 @@ export class SessionCore implements SessionCoreApi {
       state: s.state,
       inflight: inflightCount(s),
       queued: s.queue.length,
+      queuedBytes: s.queuedBytes,
       inboundPending: s.inboundPending,
       dropped: { ...s.dropped },
       sent: s.sent,

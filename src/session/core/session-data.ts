@@ -5,6 +5,7 @@
 import type { DropCause, ProtocolVersion, RoutedMessage, SessionConfig, SessionIdentity, SubscribeEntry, QoS } from './api.js';
 import { SessionState } from './api.js';
 import type { AcceptedConnect } from './connect.js';
+import { clearQueue } from './queue.js';
 
 /** A will message held for the current connection or waiting for its delay (owned by `will.ts`). */
 export interface Will {
@@ -73,6 +74,8 @@ export interface QueuedMessage {
   subscriptionIds: readonly number[];
   /** The shared subscription group it came through, if any. */
   shareGroup?: string;
+  /** Bytes counted against `maxQueuedBytes` (`keptSize` in queue.ts), set when queued. */
+  size: number;
 }
 
 /** A SUBSCRIBE waiting for the register (owned by `subscribe.ts`). */
@@ -161,7 +164,10 @@ export class SessionData {
    * message when its window empties after each.
    */
   inflight: Map<number, InflightMessage> | undefined;
+  /** Changed only through queue.ts, which keeps `queuedBytes` its exact sum. */
   readonly queue: QueuedMessage[] = [];
+  /** Bytes of the messages in `queue` (the sum of their `size`), against `maxQueuedBytes`. */
+  queuedBytes = 0;
   /** How many `inflight` entries are still owed their resend on this connection. */
   awaitingResend = 0;
   /** How many `inflight` entries are `outsideQuota` (PUBRELs resent on this connection). */
@@ -205,7 +211,7 @@ export class SessionData {
     this.inflight = undefined;
     this.awaitingResend = 0;
     this.releasesOutsideQuota = 0;
-    this.queue.length = 0;
+    clearQueue(this);
     this.inboundQoS2 = undefined;
     this.pendingSubscribes.clear();
     this.pendingUnsubscribes.clear();

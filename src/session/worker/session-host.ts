@@ -22,6 +22,7 @@ import type { AttachMessage, FromSession, OutMessage, ToSession, WithoutSession 
 import { CounterWord } from '../../broker/shared-counters.js';
 import { countsInBacklog, type Congestion } from '../../broker/fanout.js';
 import { ConnectionLink, LinkState, closeUnadopted, type LinkTransport, type SocketEvents } from './connection-link.js';
+import { HeldDeliveries } from './held-deliveries.js';
 import type { WorkerThread } from './worker-thread.js';
 
 /** States in which the core takes packets from its current connection. */
@@ -82,10 +83,10 @@ export class SessionHost implements SocketEvents {
   private retainedRequests: Map<number, SendRetainedAction> | undefined;
   private nextRequest = 1;
   /**
-   * QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued);
-   * undefined when none (made by the first, dropped when emptied).
+   * QoS 0 deliveries held back while the socket is behind (bounded by the session's maxQueued
+   * and maxQueuedBytes); undefined when none (made by the first, dropped when emptied).
    */
-  private heldDeliveries: { message: RoutedMessage; info: DeliveryInfo }[] | undefined;
+  private heldDeliveries: HeldDeliveries | undefined;
   /** The subscriber this session's publishing waits for, while paused (see SessionBacklog). */
   private pausedBy: Congestion | undefined;
   /** The core's queue length as last counted in the shared backlog. */
@@ -133,16 +134,17 @@ export class SessionHost implements SocketEvents {
     if (this.state !== HostState.Live || this.core === undefined) return this.settleBacklog();
     const qos0 = message.qos === 0 || info.qos === 0;
     if (qos0 && (this.heldDeliveries !== undefined || this.behind())) {
-      if ((this.heldDeliveries?.length ?? 0) >= this.thread.sessionConfig.maxQueued) {
+      // Made before it is known to hold anything, but kept only once it does.
+      const held = this.heldDeliveries ?? new HeldDeliveries(this.thread.sessionConfig);
+      if (!held.hold(message, info)) {
         this.thread.counters.add(CounterWord.relayDropped);
         return;
       }
       if (this.heldDeliveries === undefined) {
-        this.heldDeliveries = [];
+        this.heldDeliveries = held;
         // Its sockets' writes, as they reach the kernel, release them (WorkerThread.socketWritten).
         this.thread.holding.add(this);
       }
-      this.heldDeliveries.push({ message, info });
       return;
     }
     this.apply(this.core.deliver(message, info, Date.now()));
@@ -553,7 +555,7 @@ export class SessionHost implements SocketEvents {
   /** Delivers held QoS 0 messages while the connection is not behind (a write left, or main's socket drained). */
   releaseHeld(): void {
     while (this.heldDeliveries !== undefined && !this.behind() && this.core !== undefined && this.state === HostState.Live) {
-      const { message, info } = this.heldDeliveries.shift()!;
+      const { message, info } = this.heldDeliveries.take()!;
       if (this.heldDeliveries.length === 0) this.dropHeld();
       this.apply(this.core.deliver(message, info, Date.now(), true));
     }

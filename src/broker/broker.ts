@@ -631,13 +631,18 @@ class MainBroker implements Broker, ConnectionEvents {
   }
 
   private refuse(connection: ClientConnection, clientId: string, why: string): void {
-    this.log.warn({ remote: connection.remote, clientId, why }, 'connection refused: capacity');
     const v5 = connection.protocolVersion === 5;
     // 3.1.1: 0x03 Server unavailable; 5.0: 0x89 Server busy. Main decides it; the socket's
     // holder writes it at once and closes: main, or the session thread that accepted it.
     const connack = v5
       ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.ServerBusy }, 5)
       : encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: ConnackReturnCode.ServerUnavailable }, 4);
+    if (connection.state === ConnectionState.OnThread) {
+      // Only the accepting thread can read the peer's address: it sends it back (`refused`,
+      // logged in onListenerMessage) before it writes the CONNACK.
+      return connection.refuse(connack, this.log.isLevelEnabled('warn') ? { clientId, why } : undefined);
+    }
+    this.log.warn({ remote: connection.remote, clientId, why }, 'connection refused: capacity');
     connection.refuse(connack);
   }
 
@@ -653,6 +658,9 @@ class MainBroker implements Broker, ConnectionEvents {
         return this.accepted(link, message);
       case 'released':
         return this.released(message);
+      case 'refused':
+        this.log.warn({ remote: message.remote, clientId: message.clientId, why: message.why }, 'connection refused: capacity');
+        return;
     }
   }
 

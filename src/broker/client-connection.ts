@@ -20,7 +20,7 @@ import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { FdHandoff, HandedSocket } from './fd-handoff.js';
 import type { SessionEntry } from './session-entry.js';
 import type { ThreadLink } from './thread-links.js';
-import type { AcceptedMessage, AttachMessage } from './thread-messages.js';
+import type { AcceptedMessage, AttachMessage, RefuseMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
 import { transferable } from './transferable.js';
@@ -127,8 +127,6 @@ export class ClientConnection implements Flushable {
   /** The session thread that accepted the socket (undefined: main did), and its number there. */
   acceptedBy: ThreadLink | undefined;
   local = 0;
-  /** What the accepting thread said of the peer (only when main's warn lines may name it). */
-  private acceptedRemote: string | undefined;
   /** Released by its accepting thread: the bytes read and not consumed, until the attach takes them. */
   private releasedBytes: Uint8Array[] | undefined;
 
@@ -140,7 +138,6 @@ export class ClientConnection implements Flushable {
     connection.local = accepted.local;
     connection.protocolVersion = accepted.protocolVersion;
     if (accepted.will !== undefined) connection.willConnect = unpackWill(accepted.will);
-    connection.acceptedRemote = accepted.remote;
     return connection;
   }
 
@@ -172,7 +169,8 @@ export class ClientConnection implements Flushable {
   /** The peer's address, for logs and a relayed session's thread ('' once main dropped its socket). */
   get remote(): string {
     const io = this.io;
-    if (io === undefined) return this.acceptedRemote ?? '';
+    // A socket a session thread holds is read there (RefuseMessage.log), not here.
+    if (io === undefined) return '';
     return (io.remote ??= `${io.socket.remoteAddress}:${io.socket.remotePort}`);
   }
 
@@ -203,8 +201,6 @@ export class ClientConnection implements Flushable {
    * it can be), or a relay with main's socket.
    */
   attachTo(session: SessionEntry, handoff: FdHandoff | undefined): Omit<AttachMessage, 'session'> {
-    // The accepting thread's word for the peer served main's decision; an idle record keeps none.
-    this.acceptedRemote = undefined;
     if (this.state === ConnectionState.OnThread) {
       this.session = session;
       this.state = ConnectionState.HandedOff;
@@ -235,7 +231,6 @@ export class ClientConnection implements Flushable {
   /** Its accepting thread is asked to release it: the session lives on another thread. */
   releasing(): void {
     this.state = ConnectionState.Releasing;
-    this.acceptedRemote = undefined;
   }
 
   /** The accepting thread released it: `handed` is the duplicate fd main now holds, `bytes` what was read. */
@@ -344,10 +339,12 @@ export class ClientConnection implements Flushable {
    * Writes `bytes` (a CONNACK refusal) and closes, through whoever holds the socket: the session
    * thread that accepted it, main with the duplicate fd it was released as, or main's own socket.
    */
-  refuse(bytes: Buffer): void {
+  refuse(bytes: Buffer, log?: RefuseMessage['log']): void {
     if (this.state === ConnectionState.OnThread) {
       this.state = ConnectionState.Closed;
-      this.acceptedBy!.send({ t: 'refuse', local: this.local, connack: bytes });
+      const refuse: RefuseMessage = { t: 'refuse', local: this.local, connack: bytes };
+      if (log !== undefined) refuse.log = log;
+      this.acceptedBy!.send(refuse);
       return;
     }
     if (this.state === ConnectionState.Releasing) return this.refuseReleased(bytes);

@@ -91,7 +91,7 @@ export class ThreadGate implements ThreadEvents {
   }
 
   private handle(link: ThreadLink, item: ThreadItem): void {
-    if (item.t === 'accepted' || item.t === 'released' || item.t === 'listening') this.events.fromListener(link, item);
+    if (item.t === 'accepted' || item.t === 'released' || item.t === 'listening' || item.t === 'refused') this.events.fromListener(link, item);
     else this.events.fromSession(link, item);
   }
 }

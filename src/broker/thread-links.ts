@@ -47,7 +47,7 @@ export interface ThreadEvents {
 
 /** Whether a thread's item comes from its listener rather than from one of its sessions. */
 function fromListener(item: FromSession | FromListener): item is FromListener {
-  return item.t === 'accepted' || item.t === 'released' || item.t === 'listening';
+  return item.t === 'accepted' || item.t === 'released' || item.t === 'listening' || item.t === 'refused';
 }
 
 /** Main's end of one worker thread. */

@@ -163,6 +163,12 @@ export interface RefuseMessage {
   t: 'refuse';
   local: number;
   connack: Uint8Array;
+  /**
+   * Main's warn line for this refusal, which names the peer: only the thread can read its
+   * address, so it sends it back ({@link RefusedMessage}) before it writes the CONNACK. Absent
+   * when main does not log at warn.
+   */
+  log?: { clientId: string; why: string };
 }
 /** Close the accepted connection `local` (the broker is closing). */
 export interface DropMessage {
@@ -255,8 +261,17 @@ export interface AcceptedMessage {
   protocolVersion: number;
   /** The CONNECT's will as main keeps it for crash wills (`kept-will.ts`), when it has one. */
   will?: import('./kept-will.js').PackedWill;
-  /** The peer's `address:port`, only when main's warn lines (a capacity refusal) could name it. */
-  remote?: string;
+}
+/**
+ * The peer of a connection main refused with a {@link RefuseMessage} `log`, for main's warn line;
+ * sent before the CONNACK is written. (Not in `accepted`: reading the address is a
+ * `getpeername(2)` and a string per connection, for a line that is rare.)
+ */
+export interface RefusedMessage {
+  t: 'refused';
+  remote: string;
+  clientId: string;
+  why: string;
 }
 /** The answer to a {@link ReleaseMessage}: the socket as a duplicate fd (undefined: it had closed) and its unread bytes. */
 export interface ReleasedMessage {
@@ -267,7 +282,7 @@ export interface ReleasedMessage {
   bytes: Uint8Array[];
 }
 
-export type FromListener = ListeningMessage | AcceptedMessage | ReleasedMessage;
+export type FromListener = ListeningMessage | AcceptedMessage | ReleasedMessage | RefusedMessage;
 
 /** Everything one thread's sessions sent main in one event-loop turn, in order. */
 export interface FromThreadBatch {

@@ -18,6 +18,7 @@ import { joinUnpooled } from '../../broker/transferable.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
 import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';
+import { handOver, own, type SocketOwner } from './socket-owner.js';
 
 /** Where a link is in its life; one state, not a handful of flags. */
 export const enum LinkState {
@@ -77,30 +78,12 @@ export type LinkTransport =
   /** Takes this turn's bytes to main (the thread's {@link MainLink}, for this session). */
   | { kind: 'relay'; send: (out: Omit<OutMessage, 't' | 'session'>, buffer: ArrayBuffer | undefined) => void };
 
-// An owned socket's listeners are shared functions that find their link on the socket (Node
-// calls a listener with the socket as `this`), not closures made per connection, which every
-// idle connection would carry.
-const kLink = Symbol('weft.link');
-type LinkedSocket = Socket & { [kLink]: ConnectionLink };
-
-function onSocketData(this: LinkedSocket, chunk: Buffer): void {
-  this[kLink].socketData(chunk);
-}
-
-function onSocketError(): void {
-  // 'close' follows.
-}
-
-function onSocketClose(this: LinkedSocket, hadError: boolean): void {
-  this[kLink].socketClosed(hadError);
-}
-
 /** `address:port` of `socket`'s peer, as main's log lines write it. */
 function peerOf(socket: Socket): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
 }
 
-export class ConnectionLink implements Flushable, BatchWritable {
+export class ConnectionLink implements Flushable, BatchWritable, SocketOwner {
   state = LinkState.New;
   /** The protocol level of this connection's CONNECT (packets to it are encoded with it). */
   protocolVersion = 4;
@@ -157,18 +140,22 @@ export class ConnectionLink implements Flushable, BatchWritable {
     this.heldBytesLimit = transport.heldBytesLimit;
     this.onWritten = transport.written;
     this.writer = transport.writer;
-    const socket = (transport.socket ?? new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false })) as LinkedSocket;
-    this.fd = transport.socket === undefined ? transport.fd : (handleFd(transport.socket) ?? -1);
-    this.socket = socket;
-    socket[kLink] = this;
     // No setNoDelay: the accepting server (main's or this thread's) set TCP_NODELAY, and a
     // socket option belongs to the socket, which a duplicate fd shares.
-    socket.on('data', onSocketData);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
-    // An accepted socket was paused while main decided (thread-listener.ts): read on now.
-    if (transport.socket !== undefined) socket.resume();
-    if (transport.remoteNow && this.remoteText === undefined && !socket.destroyed) this.remoteText = peerOf(socket);
+    const socket = transport.socket;
+    if (socket === undefined) {
+      this.fd = transport.fd;
+      this.socket = new Socket({ fd: transport.fd, readable: true, writable: true, allowHalfOpen: false });
+      own(this.socket, this);
+    } else {
+      this.fd = handleFd(socket) ?? -1;
+      this.socket = socket;
+      // Accepted here, it has the thread's shared listeners already (thread-listener.ts), and
+      // was paused while main decided: its events are this link's now, and it reads on.
+      handOver(socket, this);
+      socket.resume();
+    }
+    if (transport.remoteNow && this.remoteText === undefined && !this.socket.destroyed) this.remoteText = peerOf(this.socket);
   }
 
   /**
@@ -180,12 +167,12 @@ export class ConnectionLink implements Flushable, BatchWritable {
     return (this.remoteText ??= this.socket !== undefined ? peerOf(this.socket) : '');
   }
 
-  /** Bytes read from the owned socket. */
+  /** SocketOwner: bytes read from the owned socket. */
   socketData(chunk: Buffer): void {
     this.events!.data(this, chunk);
   }
 
-  /** The owned socket closed. */
+  /** SocketOwner: the owned socket closed. */
   socketClosed(hadError: boolean): void {
     if (this.linger !== undefined) clearTimeout(this.linger);
     this.linger = undefined;

@@ -8,7 +8,8 @@
  * - `attach` with `local` (a session of this thread): the session takes the socket ({@link take});
  * - `release`: the session lives on another thread: the socket leaves as a duplicate fd with
  *   its unread bytes, through main, as main's own hand-off does (`broker/fd-handoff.ts`);
- * - `refuse`: write main's CONNACK and close; `drop`: close (the broker is closing).
+ * - `refuse`: write main's CONNACK and close (when main logs the refusal, first posting it the
+ *   peer's address: `refused`); `drop`: close (the broker is closing).
  *
  * Invariants: a pending connection is this thread's alone (main never sees the socket); it
  * stays listed here from accept until main answers, even after its socket closed, so every
@@ -31,7 +32,8 @@ import { writeAndClose } from '../../broker/socket-close.js';
 import { joinUnpooled } from '../../broker/transferable.js';
 import { answerUndecodableFirst, FirstPacketReader } from '../../broker/first-packet-reader.js';
 import { PendingGauge, type PendingPlace } from '../../broker/pending-gauge.js';
-import type { AcceptedMessage, FromListener, ToListener } from '../../broker/thread-messages.js';
+import { disown, own, type SocketOwner } from './socket-owner.js';
+import type { AcceptedMessage, FromListener, RefuseMessage, ToListener } from '../../broker/thread-messages.js';
 
 /** What the listener needs of its thread. */
 export interface ListenerContext {
@@ -45,10 +47,13 @@ export interface ListenerContext {
   readonly log: Logger;
   /** Queues `item` on the thread's link to main (this turn's batch), `transfer` moving with it. */
   send(item: FromListener, transfer?: ArrayBuffer[]): void;
+  /** Posts what is queued for main now, not at the end of the turn. */
+  flush(): void;
 }
 
 /** A socket main gave to one of this thread's sessions, with what was read from it. */
 export interface TakenSocket {
+  /** Paused, with the thread's shared listeners on (socket-owner.ts), for the taker to `handOver`. */
   readonly socket: Socket;
   /** Bytes read: the CONNECT first, and whatever came in the same chunks. */
   readonly bytes: Uint8Array[];
@@ -58,12 +63,6 @@ export interface TakenSocket {
   readonly remote: string | undefined;
 }
 
-/** {@link writeAndClose}, with the listener that keeps a pending socket's errors quiet. */
-function closeWith(socket: Socket, bytes: Uint8Array): void {
-  socket.on('error', onPendingError);
-  writeAndClose(socket, bytes);
-}
-
 const enum PendingState {
   /** Reading the first packet; main knows nothing of it. */
   Reading,
@@ -71,22 +70,9 @@ const enum PendingState {
   Asked,
 }
 
-// The pending socket's listeners are shared functions that find their record on the socket
-// (Node calls a listener with the socket as `this`), removed when a session takes it.
-const kPending = Symbol('weft.pending');
-type PendingSocket = Socket & { [kPending]: PendingConnection };
-
-function onPendingData(this: PendingSocket, chunk: Buffer): void {
-  this[kPending].data(chunk);
-}
-function onPendingError(): void {
-  // 'close' follows.
-}
-function onPendingClose(this: PendingSocket, hadError: boolean): void {
-  this[kPending].closed(hadError ? 'socket error' : 'connection closed by peer');
-}
-
-class PendingConnection {
+// The pending socket's listeners are the thread's shared ones (socket-owner.ts): this record owns
+// its events until a session takes it, and the session's link then takes them over.
+class PendingConnection implements SocketOwner {
   state = PendingState.Reading;
   /** The first packet's reading: the bytes, `connectTimeout`, the pending place and bytes. */
   readonly reader: FirstPacketReader;
@@ -95,16 +81,13 @@ class PendingConnection {
 
   constructor(
     readonly local: number,
-    readonly socket: PendingSocket,
+    readonly socket: Socket,
     private readonly listener: ThreadListener,
     limits: { maxPacketSize: number; connectTimeout: number },
     place: PendingPlace,
   ) {
     this.reader = new FirstPacketReader(limits, place, () => listener.timedOut(this));
-    socket[kPending] = this;
-    socket.on('data', onPendingData);
-    socket.on('error', onPendingError);
-    socket.on('close', onPendingClose);
+    own(socket, this);
   }
 
   /** The peer's `address:port`, read on first use (a `getpeername(2)`); '' once closed unread. */
@@ -117,7 +100,8 @@ class PendingConnection {
     return this.remoteText;
   }
 
-  data(chunk: Buffer): void {
+  /** SocketOwner: bytes read. */
+  socketData(chunk: Buffer): void {
     const read = this.reader.push(chunk);
     if (read === undefined) return;
     if ('error' in read) return this.listener.undecodable(this, read.error);
@@ -126,18 +110,17 @@ class PendingConnection {
     this.listener.firstPacket(this, read.packet);
   }
 
-  closed(cause: string): void {
+  /** SocketOwner: the socket closed. */
+  socketClosed(hadError: boolean): void {
     this.reader.stop();
-    this.closedCause = cause;
+    this.closedCause = hadError ? 'socket error' : 'connection closed by peer';
     this.listener.pendingClosed(this);
   }
 
-  /** The socket is no longer this record's: its listeners go, the session's come. */
+  /** The socket is no longer this record's, and no session takes it: its events go nowhere. */
   detach(): void {
     this.reader.stop();
-    this.socket.off('data', onPendingData);
-    this.socket.off('error', onPendingError);
-    this.socket.off('close', onPendingClose);
+    disown(this.socket);
   }
 }
 
@@ -161,7 +144,7 @@ export class ThreadListener {
       case 'release':
         return this.release(message.local, message.connection);
       case 'refuse':
-        return this.refuse(message.local, message.connack);
+        return this.refuse(message.local, message.connack, message.log);
       case 'drop':
         return this.drop(message.local);
     }
@@ -169,9 +152,19 @@ export class ThreadListener {
 
   /**
    * Hands the accepted connection `local` to a session of this thread (main's attach). Its
-   * socket is paused: the session's link resumes it once its own listeners are on.
+   * socket is paused, and keeps the thread's shared listeners (socket-owner.ts): the session's
+   * link takes them over (`handOver`) and resumes it, in the same tick.
    */
   take(local: number): TakenSocket | undefined {
+    const pending = this.pending.get(local);
+    if (pending === undefined) return undefined;
+    this.pending.delete(local);
+    pending.reader.stop();
+    return { socket: pending.socket, bytes: pending.reader.bytes.take(), closedCause: pending.closedCause, remote: pending.remoteIfRead };
+  }
+
+  /** {@link take}, for a socket no session takes: its listeners come off (it is closed or leaves next). */
+  private takeDetached(local: number): TakenSocket | undefined {
     const pending = this.pending.get(local);
     if (pending === undefined) return undefined;
     this.pending.delete(local);
@@ -181,7 +174,7 @@ export class ThreadListener {
 
   /** Closes the accepted connection `local` (its session is gone, or the broker is closing). */
   drop(local: number): void {
-    this.take(local)?.socket.destroy();
+    this.takeDetached(local)?.socket.destroy();
   }
 
   /** Stops listening; connections main does not know of yet are closed (the broker is closing). */
@@ -202,7 +195,7 @@ export class ThreadListener {
     this.gauge = new PendingGauge(this.ctx.counters, this.ctx, this.ctx.log, new Int32Array(share));
     // TCP_NODELAY on every accepted socket, set by the server on the new handle before any JS
     // sees it (a socket option belongs to the socket, so a released duplicate keeps it).
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket as PendingSocket));
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     server.on('error', (err) => this.ctx.log.error({ err }, 'listener error'));
     // Documented form: a handle's fd (net.Server.listen({ fd })). The server owns it from here
     // and closes it with itself, or with the thread.
@@ -211,7 +204,7 @@ export class ThreadListener {
     this.ctx.send({ t: 'listening' });
   }
 
-  private accept(socket: PendingSocket): void {
+  private accept(socket: Socket): void {
     if (this.server === undefined || this.gauge === undefined) {
       socket.destroy();
       return;
@@ -235,10 +228,9 @@ export class ThreadListener {
     // Nothing more is read until main answers: what came with the CONNECT is kept, the rest
     // waits in the socket (and the kernel), bounded by the stream's high-water mark.
     pending.socket.pause();
+    // No peer address: main's one line that names it (a capacity refusal) asks for it (`refuse`).
     const accepted: AcceptedMessage = { t: 'accepted', local: pending.local, clientId: connect.clientId, protocolVersion: connect.protocolVersion ?? 4 };
     if (connect.will) accepted.will = packWill(keepWill(connect));
-    // Main names the peer in its warn lines (a capacity refusal): sent only where they are logged.
-    if (this.ctx.log.isLevelEnabled('warn')) accepted.remote = pending.remote;
     this.ctx.send(accepted);
   }
 
@@ -251,7 +243,7 @@ export class ThreadListener {
     if (connack === undefined) return this.discard(pending);
     this.pending.delete(pending.local);
     pending.detach();
-    closeWith(pending.socket, connack);
+    writeAndClose(pending.socket, connack);
   }
 
   /** PendingConnection: its first packet did not fit in what is left of `maxPendingConnectBytes`. */
@@ -283,7 +275,7 @@ export class ThreadListener {
    * all in this tick, so nothing read is lost with this thread's handle.
    */
   private release(local: number, connection: number): void {
-    const taken = this.take(local);
+    const taken = this.takeDetached(local);
     const handoff = fdHandoff();
     if (taken === undefined || taken.closedCause !== undefined || taken.socket.destroyed || handoff === undefined) {
       taken?.socket.destroy();
@@ -304,10 +296,17 @@ export class ThreadListener {
     this.ctx.send({ t: 'released', connection, fd: handed.fd, ino: handed.ino, bytes: [joined] }, [joined.buffer as ArrayBuffer]);
   }
 
-  private refuse(local: number, connack: Uint8Array): void {
-    const taken = this.take(local);
-    if (taken === undefined) return;
+  private refuse(local: number, connack: Uint8Array, log: RefuseMessage['log']): void {
+    const pending = this.pending.get(local);
+    if (pending === undefined) return;
+    if (log !== undefined) {
+      // Main's line names the peer; posted before the CONNACK is written, so main has logged
+      // the refusal by the time the client can see it ('' once the socket closed).
+      this.ctx.send({ t: 'refused', remote: pending.remote, clientId: log.clientId, why: log.why });
+      this.ctx.flush();
+    }
+    const taken = this.takeDetached(local)!;
     if (taken.closedCause !== undefined) return void taken.socket.destroy();
-    closeWith(taken.socket, connack);
+    writeAndClose(taken.socket, connack);
   }
 }

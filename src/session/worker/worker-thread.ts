@@ -110,6 +110,7 @@ export class WorkerThread {
       counters: this.counters,
       log: this.log,
       send: (item, transfer) => this.toMain.listenerEvent(item, transfer),
+      flush: () => this.toMain.flush(),
     });
     this.toMain = new MainLink(port, this.batch, threadId, {
       session: (message) => (toListener(message) ? this.listener.onMessage(message) : this.onSessionMessage(message)),

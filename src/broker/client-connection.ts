@@ -23,7 +23,7 @@ import type { ThreadLink } from './thread-links.js';
 import type { AcceptedMessage, AttachMessage, RefuseMessage } from './thread-messages.js';
 import { keepWill, unpackWill } from './kept-will.js';
 import { LINGER_MS, writeAndClose } from './socket-close.js';
-import { transferable } from './transferable.js';
+import { transferable } from '../owned-bytes.js';
 import { FirstPacketReader } from './first-packet-reader.js';
 import type { PendingPlace } from './pending-gauge.js';
 

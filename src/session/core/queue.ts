@@ -10,7 +10,7 @@
  * (`takeUnacknowledgedShared`), the session ended or cleaned (`discardAll`,
  * `SessionData.discardState`). A takeover or a resume leaves the queue as it is.
  */
-import { compacted, compactedBytes, wastesBuffer } from '../../broker/transferable.js';
+import { compacted, compactedBytes, wastesBuffer } from '../../owned-bytes.js';
 import type { MessageProperties, RoutedMessage } from './api.js';
 import type { QueuedMessage, SessionData } from './session-data.js';
 

@@ -14,7 +14,7 @@ import { encodeOutgoing } from './publish-codec.js';
 import type { OutMessage } from '../../broker/thread-messages.js';
 import { handleFd } from '../../broker/fd-handoff.js';
 import { LINGER_MS } from '../../broker/socket-close.js';
-import { joinUnpooled } from '../../broker/transferable.js';
+import { joinUnpooled } from '../../owned-bytes.js';
 import type { Flushable, TurnBatch } from '../../broker/turn-batch.js';
 import type { MainLink } from './main-link.js';
 import { MAX_BATCH_CHUNKS, type BatchWritable, type SocketWriter } from './socket-writer.js';

@@ -29,7 +29,7 @@ import { CounterWord, type SharedCounters } from '../../broker/shared-counters.j
 import { fdHandoff } from '../../broker/fd-handoff.js';
 import { keepWill, packWill } from '../../broker/kept-will.js';
 import { writeAndClose } from '../../broker/socket-close.js';
-import { joinUnpooled } from '../../broker/transferable.js';
+import { joinUnpooled } from '../../owned-bytes.js';
 import { answerUndecodableFirst, FirstPacketReader } from '../../broker/first-packet-reader.js';
 import { PendingGauge, type PendingPlace } from '../../broker/pending-gauge.js';
 import { disown, own, type SocketOwner } from './socket-owner.js';

@@ -3,6 +3,7 @@
  * and Node's socket chunks and small encoded Buffers may be views of a shared pool, which
  * cannot be transferred (and must not be: other Buffers live in it). The same own-or-copy rule
  * serves bytes kept for long (a session's queue), which must not keep a larger buffer alive.
+ * No I/O and no thread of its own: main, the session threads and the pure session core use it.
  */
 
 /** True when `chunk` owns its whole ArrayBuffer, which can then be transferred, not copied. */

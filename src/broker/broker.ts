@@ -942,8 +942,12 @@ class MainBroker implements Broker, ConnectionEvents {
     this.workerExits.close();
     // The threads are gone: listening duplicates they never opened are main's to close.
     this.listeners?.closeUnopened();
-    // Their pending sockets closed with them: their places and bytes come back.
-    this.listeners?.reclaimAll();
+    // No socket is pending any more: the threads' closed with them, main destroyed its own
+    // (each gave its place back then). The gauges are set, not reclaimed share by share: a
+    // thread terminated while giving a place back, between its share and the gauge (the one
+    // place pending-gauge.ts allows a dying thread to leave), would keep it counted.
+    this.sharedCounters.set(CounterWord.pendingConnections, 0);
+    this.sharedCounters.set(CounterWord.pendingConnectBytes, 0);
     // Releases still asked for died with the threads (their sockets closed there).
     this.releasing.clear();
     for (const entry of [...this.bySession.values()]) this.cleanup(entry);

@@ -14,7 +14,7 @@
  * - each listening thread gets, with its duplicate, its own share of the pending gauges (places
  *   and first-packet bytes); main subtracts a dead thread's share from the gauges once the
  *   thread has surely exited (`pending-gauge.ts`), so the sockets that closed with it free their
- *   places and bytes; at shutdown, every thread's, once they have all exited.
+ *   places and bytes (at shutdown main sets the gauges to 0 once every thread has exited).
  */
 import type { Server } from 'node:net';
 import { duplicateListener, type FdHandoff, type HandedSocket } from './fd-handoff.js';
@@ -38,6 +38,8 @@ export class ListenerDuplicates {
    * what main gives back for it when it dies (pending-gauge.ts).
    */
   private readonly shares = new Map<ThreadLink, Int32Array>();
+  /** Set by {@link close}. */
+  private closing = false;
 
   constructor(
     private readonly handoff: FdHandoff,
@@ -102,7 +104,8 @@ export class ListenerDuplicates {
     // thread has surely exited (no change to its share can come after).
     const share = this.shares.get(link);
     this.shares.delete(link);
-    if (share !== undefined) void exited.then(() => reclaimShare(this.counters, share));
+    // Once the broker is closing, main sets the gauges to 0 when every thread has exited instead.
+    if (share !== undefined) void exited.then(() => this.closing || reclaimShare(this.counters, share));
     const orphan = link.listenFd;
     link.listenFd = undefined;
     if (orphan === undefined) return;
@@ -112,6 +115,7 @@ export class ListenerDuplicates {
 
   /** The broker is closing: every thread stops listening, and main's duplicate is closed. */
   close(links: readonly ThreadLink[]): void {
+    this.closing = true;
     for (const link of links) link.send({ t: 'unlisten' });
     this.unopened = links.filter((link) => link.listenFd !== undefined);
     if (this.own !== undefined) this.handoff.closeOrphan(this.own);
@@ -131,15 +135,5 @@ export class ListenerDuplicates {
       if (orphan !== undefined) this.handoff.closeOrphan(orphan);
     }
     this.unopened = [];
-  }
-
-  /**
-   * After {@link close}, once every thread has exited: gives back the places and bytes their
-   * pending sockets held (those sockets closed with the threads, which may have been stopped
-   * before they read their `unlisten`), so the gauges read 0 once the broker is closed.
-   */
-  reclaimAll(): void {
-    for (const share of this.shares.values()) reclaimShare(this.counters, share);
-    this.shares.clear();
   }
 }

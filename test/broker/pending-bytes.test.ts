@@ -17,18 +17,12 @@ import { encodePacket } from '../../src/protocol/encoder.js';
 import { recordingLogger } from '../recording-logger.js';
 import { client, forceClose, packetsUntilClosed, RawClient, testBroker, until } from './helpers.js';
 import { PATHS, pending, pendingBytes, stillWorks } from './pending-helpers.js';
+import { varint } from '../varint.js';
 
 /** The fixed header of a CONNECT whose whole size (header included) is `size` bytes. */
 function connectHeader(size: number): Buffer {
   for (let n = 1; n <= 4; n++) {
-    let remaining = size - 1 - n;
-    const bytes = [0x10];
-    do {
-      let byte = remaining % 128;
-      remaining = Math.floor(remaining / 128);
-      if (remaining > 0) byte |= 0x80;
-      bytes.push(byte);
-    } while (remaining > 0);
+    const bytes = [0x10, ...varint(size - 1 - n)];
     if (bytes.length === 1 + n) return Buffer.from(bytes);
   }
   throw new Error(`no header for ${size}`);

@@ -15,6 +15,7 @@ import { PacketFramer } from '../../src/protocol/framer.js';
 import { PLACEMENTS, RawClient, testBroker } from './helpers.js';
 import { expectNext, rawSubscribe, rawV5 } from './v5-helpers.js';
 import { str, userPropertyPairs } from './wire-bytes.js';
+import { varint } from '../varint.js';
 
 type Pairs = [string, string][];
 
@@ -26,18 +27,6 @@ const REORDERED: Pairs = [
   ['1', '4'],
   ['0', '5'],
 ];
-
-/** A Variable Byte Integer. */
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return bytes;
-}
 
 /** A property list (length first) of `pairs` as User Properties, after `before` (other properties). */
 function userPropertyList(pairs: Pairs, before: number[] = []): number[] {

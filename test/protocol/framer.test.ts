@@ -6,18 +6,11 @@
  */
 import { expect } from 'chai';
 import { FramingError, PacketFramer } from '../../src/protocol/framer.js';
+import { varint } from '../varint.js';
 
 /** A PUBLISH-like packet (type 3) of `body` bytes of remaining length, filled with `fill`. */
 function packet(body: number, fill: number): Buffer {
-  const header: number[] = [0x30];
-  let left = body;
-  do {
-    let byte = left % 128;
-    left = Math.floor(left / 128);
-    if (left > 0) byte |= 0x80;
-    header.push(byte);
-  } while (left > 0);
-  return Buffer.concat([Buffer.from(header), Buffer.alloc(body, fill)]);
+  return Buffer.concat([Buffer.from([0x30, ...varint(body)]), Buffer.alloc(body, fill)]);
 }
 
 /** Whether `frames` are exactly `expected`, byte for byte (chai's deep equality is slow on Buffers). */

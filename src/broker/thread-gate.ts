@@ -11,7 +11,7 @@
  * its death, as ThreadLinks handles what a dead thread sent last; held items of a link main
  * closed (the broker closed) are dropped when released, as a closed port drops them.
  */
-import type { FromListener, FromSession } from './thread-messages.js';
+import { isFromListener, type FromListener, type FromSession } from './thread-messages.js';
 import { ThreadState, type ThreadEvents, type ThreadLink } from './thread-links.js';
 
 /** An item a session thread sends main: from one of its sessions or from its listener. */
@@ -91,7 +91,7 @@ export class ThreadGate implements ThreadEvents {
   }
 
   private handle(link: ThreadLink, item: ThreadItem): void {
-    if (item.t === 'accepted' || item.t === 'released' || item.t === 'listening' || item.t === 'refused') this.events.fromListener(link, item);
+    if (isFromListener(item)) this.events.fromListener(link, item);
     else this.events.fromSession(link, item);
   }
 }

@@ -9,7 +9,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import type { FromListener, FromSession, FromThread, MailboxOffer, ThreadTask, ToListener, ToSession, ToThread } from './thread-messages.js';
+import { isFromListener, type FromListener, type FromSession, type FromThread, type MailboxOffer, type ThreadTask, type ToListener, type ToSession, type ToThread } from './thread-messages.js';
 import type { HandedSocket } from './fd-handoff.js';
 import type { Flushable, TurnBatch } from './turn-batch.js';
 import type { Placement } from './session-pool.js';
@@ -43,11 +43,6 @@ export interface ThreadEvents {
   ready(link: ThreadLink): void;
   /** The thread died (its host task failed); its sessions are lost. */
   died(link: ThreadLink, err: unknown): void;
-}
-
-/** Whether a thread's item comes from its listener rather than from one of its sessions. */
-function fromListener(item: FromSession | FromListener): item is FromListener {
-  return item.t === 'accepted' || item.t === 'released' || item.t === 'listening' || item.t === 'refused';
 }
 
 /** Main's end of one worker thread. */
@@ -249,7 +244,7 @@ export class ThreadLinks {
     switch (message.t) {
       case 'batch':
         for (const item of message.items) {
-          if (fromListener(item)) this.events.fromListener(link, item);
+          if (isFromListener(item)) this.events.fromListener(link, item);
           else this.events.fromSession(link, item);
         }
         return;

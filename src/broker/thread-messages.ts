@@ -284,6 +284,11 @@ export interface ReleasedMessage {
 
 export type FromListener = ListeningMessage | AcceptedMessage | ReleasedMessage | RefusedMessage;
 
+/** Whether a thread's item comes from its listener rather than from one of its sessions (one test for main's link and the test gate). */
+export function isFromListener(item: FromSession | FromListener): item is FromListener {
+  return item.t === 'accepted' || item.t === 'released' || item.t === 'listening' || item.t === 'refused';
+}
+
 /** Everything one thread's sessions sent main in one event-loop turn, in order. */
 export interface FromThreadBatch {
   t: 'batch';

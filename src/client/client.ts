@@ -9,7 +9,7 @@ import { getLogger, silentLogger, type Logger } from '../log.js';
 import { parseSubscriptionFilter, topicMatches } from '../register/topic.js';
 import type { Backend } from './backend.js';
 import type { ClientEvent, DisconnectRequest, PublishProperties, ReceivedMessage } from './core/types.js';
-import { bothGiven, userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
+import { userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
 import { InThreadBackend } from './driver/in-thread-backend.js';
 import { ClientClosedError, InvalidArgumentError } from './errors.js';
 import { resolveCoreConfig, resolveDriverConfig, type ClientOptions, type DriverConfig } from './options.js';
@@ -570,11 +570,8 @@ export class MqttClient extends EventEmitter {
 function disconnectRequest(options: EndOptions): DisconnectRequest | undefined {
   const { properties, userPropertyList } = options;
   if (properties === undefined && userPropertyList === undefined) return undefined;
-  if (userPropertyList !== undefined) {
-    const fault = userPropertyListFault('end: userPropertyList', userPropertyList);
-    if (fault) throw fault;
-    if (properties?.userProperties !== undefined) throw bothGiven('end: userPropertyList', 'properties.userProperties');
-  }
+  const fault = userPropertyListFault('end: userPropertyList', userPropertyList, 'properties.userProperties', properties);
+  if (fault) throw fault;
   const out: DisconnectRequest = {};
   if (properties?.reasonString !== undefined) out.reasonString = properties.reasonString;
   if (properties?.userProperties !== undefined) out.userProperties = properties.userProperties;

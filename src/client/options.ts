@@ -8,7 +8,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { checkLogLevel } from '../log.js';
 import { InvalidArgumentError } from './errors.js';
 import type { ConnectProperties, CoreConfig, WillOptions } from './core/types.js';
-import { bothGiven, userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
+import { userPropertyListFault, type UserPropertyList } from './core/user-property-list.js';
 import { DERIVED_PERIODS, periodsFor, type DerivedPeriod } from './core/keepalive.js';
 
 /**
@@ -244,10 +244,8 @@ export function resolveCoreConfig(options: ClientOptions, base?: CoreConfig): Co
 
 /** Throws when `list` (the option `option`) is no UserPropertyList or comes with `objectOption`, the object form. */
 function checkOrdered(option: string, list: unknown, objectOption: string, properties: { userProperties?: unknown } | undefined): void {
-  if (list === undefined) return;
-  const fault = userPropertyListFault(option, list);
+  const fault = userPropertyListFault(option, list, objectOption, properties);
   if (fault) throw fault;
-  if (properties?.userProperties !== undefined) throw bothGiven(option, objectOption);
 }
 
 /** Resolves logger-free, cloneable driver configuration. */

@@ -37,7 +37,7 @@ import { Outbox, type ControlEntry, type PublishEntry, type SubscribeEntry } fro
 import { describePacket } from './packet-trace.js';
 import { serverDisconnectAction } from './server-disconnect.js';
 import { IncomingAliases, OutgoingAliases } from './topic-aliases.js';
-import { bothGiven, encodeOutgoing, receivedUserPropertyList, userPropertyListFault, withUserPropertyList, type UserPropertyList } from './user-property-list.js';
+import { encodeOutgoing, receivedUserPropertyList, userPropertyListFault, withUserPropertyList, type UserPropertyList } from './user-property-list.js';
 import {
   ClientState,
   type ClientEvent,
@@ -1118,11 +1118,7 @@ export type { ClientEvent };
  * or given both ways (with `properties.userProperties`). Undefined when fine or not given.
  */
 function orderedPropertiesFault(operation: string, properties: { userProperties?: unknown } | undefined, list: UserPropertyList | undefined): Error | undefined {
-  if (list === undefined) return undefined;
-  const fault = userPropertyListFault(`${operation}: userPropertyList`, list);
-  if (fault) return fault;
-  if (properties?.userProperties !== undefined) return bothGiven(`${operation}: userPropertyList`, 'properties.userProperties');
-  return undefined;
+  return userPropertyListFault(`${operation}: userPropertyList`, list, 'properties.userProperties', properties);
 }
 
 /** `properties` with `list` as its User Properties in order, or `properties` as they are. */

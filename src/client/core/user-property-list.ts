@@ -33,10 +33,18 @@ import { InvalidArgumentError } from '../errors.js';
 export type UserPropertyList = ReadonlyArray<readonly [name: string, value: string]>;
 
 /**
- * Why `list` (given as the option `option`) is no {@link UserPropertyList}, or undefined when it is
- * one: an array of `[name, value]` arrays of two strings.
+ * Why User Properties given as `list` (the option `option`) are refused, or undefined when they
+ * are fine or not given: `list` is no {@link UserPropertyList} (an array of `[name, value]`
+ * arrays of two strings), or `properties` also has them in mqtt-packet's object form (the
+ * option `objectOption`): neither wins, so the caller hears which two clash.
  */
-export function userPropertyListFault(option: string, list: unknown): InvalidArgumentError | undefined {
+export function userPropertyListFault(
+  option: string,
+  list: unknown,
+  objectOption: string,
+  properties: { userProperties?: unknown } | undefined,
+): InvalidArgumentError | undefined {
+  if (list === undefined) return undefined;
   if (!Array.isArray(list)) return new InvalidArgumentError(`${option}: expected an array of [name, value] string pairs, got ${typeof list}`);
   for (let i = 0; i < list.length; i++) {
     const pair: unknown = list[i];
@@ -44,21 +52,16 @@ export function userPropertyListFault(option: string, list: unknown): InvalidArg
       return new InvalidArgumentError(`${option}: element ${i} is not a [name, value] pair of two strings`);
     }
   }
+  if (properties?.userProperties !== undefined) {
+    return new InvalidArgumentError(`${option} and ${objectOption} are both given: give User Properties one way (${option} keeps their order)`);
+  }
   return undefined;
-}
-
-/**
- * The error for User Properties given both ways, as `option` (a {@link UserPropertyList}) and as
- * `objectOption` (mqtt-packet's object): neither wins, so the caller hears which two clash.
- */
-export function bothGiven(option: string, objectOption: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${option} and ${objectOption} are both given: give User Properties one way (${option} keeps their order)`);
 }
 
 /**
  * A copy of the property list `properties` (or a new one) whose User Properties are `list`: the
  * object form in `userProperties`, the order hung beside it for the plain encoders. The caller
- * has checked `list` ({@link userPropertyListFault}) and that `properties` has no `userProperties`.
+ * has checked both ({@link userPropertyListFault}).
  */
 export function withUserPropertyList<P extends object>(properties: P | undefined, list: UserPropertyList): P & { userProperties?: UserProperties } {
   const out = { ...(properties ?? {}) } as P & { userProperties?: UserProperties };
@@ -83,14 +86,15 @@ export function withUserPropertyList<P extends object>(properties: P | undefined
 export function receivedUserPropertyList(properties: { userProperties?: UserProperties } | undefined): UserPropertyList | undefined {
   if (properties === undefined) return undefined;
   const order = userPropertyOrderOf(properties);
+  const object = properties.userProperties;
+  // Most received property lists have none: no list is made for them.
+  if (order === undefined && object === undefined) return undefined;
   const list: Array<[string, string]> = [];
   if (order !== undefined) {
     for (let i = 0; i + 1 < order.length; i += 2) list.push([order[i]!, order[i + 1]!]);
   } else {
-    const object = properties.userProperties;
-    if (object === undefined) return undefined;
-    for (const name of Object.keys(object)) {
-      const values = object[name]!;
+    for (const name of Object.keys(object!)) {
+      const values = object![name]!;
       for (const value of Array.isArray(values) ? values : [values]) list.push([name, value]);
     }
   }

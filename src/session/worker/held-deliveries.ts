@@ -35,8 +35,10 @@ export class HeldDeliveries {
 
   /** Holds one delivery; false when it does not fit (the caller counts the drop). */
   hold(message: RoutedMessage, info: DeliveryInfo): boolean {
+    // The count first: at that bound (a flooded slow client) the drop costs no sizing.
+    if (this.items.length >= this.config.maxQueued) return false;
     const size = keptSize(message);
-    if (this.items.length >= this.config.maxQueued || this.heldBytes + size > this.config.maxQueuedBytes) return false;
+    if (this.heldBytes + size > this.config.maxQueuedBytes) return false;
     this.items.push({ message: keptMessage(message), info, size });
     this.heldBytes += size;
     return true;

@@ -55,6 +55,3 @@ export function disown(socket: Socket): void {
   // The no-op error listener stays: a socket given up is closed or destroyed next, and an
   // 'error' with no listener would throw.
 }
-
-/** The no-op 'error' listener, for a socket about to be closed (it is already on an owned socket). */
-export const ignoreSocketError = onError;
